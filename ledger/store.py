@@ -1,0 +1,346 @@
+"""The ledger on SQL: SQLite (WAL, ``BEGIN IMMEDIATE``) or PostgreSQL (a transaction-scoped advisory lock).
+
+Database errors become the ledger's own here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Row, Table, case, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ledger.errors import LedgerUnavailable, WriteConflict
+from ledger.model import (
+    GENESIS_HASH,
+    Balance,
+    BalanceKey,
+    Entry,
+    EntryKind,
+    HeldRecord,
+    Hours,
+    PendingReversal,
+    PersonId,
+    RecordKey,
+    Sequence,
+    Source,
+    Subject,
+)
+from ledger.tables import (
+    HeldRecordRow,
+    LedgerBalanceRow,
+    LedgerEntryRow,
+    PendingReversalRow,
+)
+
+ENTRY: Table = LedgerEntryRow.metadata.tables["ledger_entry"]
+BALANCE: Table = LedgerBalanceRow.metadata.tables["ledger_balance"]
+PENDING: Table = PendingReversalRow.metadata.tables["ledger_pending_reversal"]
+HELD: Table = HeldRecordRow.metadata.tables["ledger_held_record"]
+
+CHAIN_LOCK_KEY = 0x4C454447  # "LEDG": the PostgreSQL advisory lock that serialises appenders
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialisation failure, deadlock, lock not available
+RECORDS_PER_QUERY_MAX = 500
+_Item = TypeVar("_Item")
+
+
+def entry_from_row(row: Row[Any]) -> Entry:
+    """An ``Entry`` from a row of ``ledger_entry``."""
+    reverses_seq = row.reverses_seq
+    return Entry(
+        seq=Sequence(row.seq),
+        kind=EntryKind(row.kind),
+        person_id=PersonId(row.person_id),
+        year=row.year,
+        subject=Subject(row.subject),
+        hours=Hours(row.hours),
+        source=Source(row.source),
+        record_id=row.record_id,
+        course_code=row.course_code,
+        course_title=row.course_title,
+        completed_at=row.completed_at,
+        recorded_at=row.recorded_at,
+        actor=row.actor,
+        payload_hash=row.payload_hash,
+        content_hash=row.content_hash,
+        reverses_seq=None if reverses_seq is None else Sequence(reverses_seq),
+        reason=row.reason,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _entry_values(entry: Entry) -> dict[str, object]:
+    return {
+        "seq": entry.seq,
+        "kind": entry.kind.value,
+        "person_id": entry.person_id,
+        "year": entry.year,
+        "subject": entry.subject.value,
+        "hours": entry.hours,
+        "source": entry.source.value,
+        "record_id": entry.record_id,
+        "course_code": entry.course_code,
+        "course_title": entry.course_title,
+        "completed_at": entry.completed_at,
+        "recorded_at": entry.recorded_at,
+        "actor": entry.actor,
+        "payload_hash": entry.payload_hash,
+        "content_hash": entry.content_hash,
+        "reverses_seq": entry.reverses_seq,
+        "reason": entry.reason,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
+def _chunks(items: list[_Item]) -> list[list[_Item]]:
+    return [items[start : start + RECORDS_PER_QUERY_MAX] for start in range(0, len(items), RECORDS_PER_QUERY_MAX)]
+
+
+def translate_database_error(exc: DBAPIError) -> WriteConflict | LedgerUnavailable | None:
+    """The ledger's error for a database error that a caller can act on, or ``None`` for a bug."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if isinstance(exc, IntegrityError) or sqlstate in RETRYABLE_SQLSTATES:
+        return WriteConflict("a concurrent write got in the way")
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+        return WriteConflict("the SQLite database is locked by another writer")
+    if exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError):
+        return LedgerUnavailable("the database cannot be reached")
+    return None
+
+
+@asynccontextmanager
+async def translated_errors() -> AsyncIterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        translated = translate_database_error(exc)
+        if translated is None:
+            raise
+        raise translated from exc
+    except OSError as exc:
+        raise LedgerUnavailable("the database cannot be reached") from exc
+
+
+@dataclass(slots=True)
+class SqlLedgerWriter:
+    """The ``LedgerWriter`` of one open transaction."""
+
+    connection: AsyncConnection
+
+    @property
+    def _dialect(self) -> str:
+        return self.connection.dialect.name
+
+    async def head(self) -> tuple[int, str]:
+        result = await self.connection.execute(select(ENTRY.c.seq, ENTRY.c.hash).order_by(ENTRY.c.seq.desc()).limit(1))
+        row = result.first()
+        return (0, GENESIS_HASH) if row is None else (row.seq, row.hash)
+
+    async def entries_for(self, records: Collection[RecordKey]) -> dict[tuple[Source, str, EntryKind], Entry]:
+        found: dict[tuple[Source, str, EntryKind], Entry] = {}
+        for chunk in _chunks([(source.value, record_id) for source, record_id in records]):
+            result = await self.connection.execute(
+                select(ENTRY).where(tuple_(ENTRY.c.source, ENTRY.c.record_id).in_(chunk))
+            )
+            for row in result:
+                entry = entry_from_row(row)
+                found[(entry.source, entry.record_id, entry.kind)] = entry
+        return found
+
+    async def pending_for(self, records: Collection[RecordKey]) -> dict[RecordKey, PendingReversal]:
+        found: dict[RecordKey, PendingReversal] = {}
+        for chunk in _chunks([(source.value, record_id) for source, record_id in records]):
+            result = await self.connection.execute(
+                select(PENDING).where(
+                    tuple_(PENDING.c.source, PENDING.c.record_id).in_(chunk), PENDING.c.applied_seq.is_(None)
+                )
+            )
+            for row in result:
+                source = Source(row.source)
+                found[(source, row.record_id)] = PendingReversal(
+                    source=source,
+                    record_id=row.record_id,
+                    reason=row.reason,
+                    actor=row.actor,
+                    payload_hash=row.payload_hash,
+                    received_at=row.received_at,
+                )
+        return found
+
+    async def insert_entries(self, entries: list[Entry]) -> None:
+        if entries:
+            await self.connection.execute(insert(ENTRY), [_entry_values(entry) for entry in entries])
+
+    async def add_to_balances(self, deltas: Mapping[BalanceKey, int]) -> None:
+        rows = [
+            {"person_id": person_id, "year": year, "subject": subject.value, "hours": hours}
+            for (person_id, year, subject), hours in sorted(deltas.items())
+            if hours
+        ]
+        if not rows:
+            return
+        upsert = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(BALANCE)
+        await self.connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[BALANCE.c.person_id, BALANCE.c.year, BALANCE.c.subject],
+                set_={"hours": BALANCE.c.hours + upsert.excluded.hours},
+            ),
+            rows,
+        )
+
+    async def keep_pending(self, pending: list[PendingReversal]) -> None:
+        if pending:
+            await self.connection.execute(
+                insert(PENDING),
+                [
+                    {
+                        "source": item.source.value,
+                        "record_id": item.record_id,
+                        "reason": item.reason,
+                        "actor": item.actor,
+                        "payload_hash": item.payload_hash,
+                        "received_at": item.received_at,
+                    }
+                    for item in pending
+                ],
+            )
+
+    async def mark_applied(self, applied: Mapping[RecordKey, Sequence]) -> None:
+        for (source, record_id), seq in applied.items():
+            await self.connection.execute(
+                update(PENDING)
+                .where(PENDING.c.source == source.value, PENDING.c.record_id == record_id)
+                .values(applied_seq=seq)
+            )
+
+    async def hold(self, records: list[HeldRecord]) -> None:
+        if not records:
+            return
+        upsert = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(HELD)
+        await self.connection.execute(
+            upsert.on_conflict_do_nothing(index_elements=[HELD.c.fingerprint]),
+            [
+                {
+                    "fingerprint": record.fingerprint,
+                    "reason": record.reason,
+                    "source": record.source.value,
+                    "record_id": record.record_id,
+                    "kind": record.kind.value,
+                    "existing_seq": record.existing_seq,
+                    "payload": record.payload,
+                    "detail": record.detail,
+                    "received_at": record.received_at,
+                    "status": "held",
+                }
+                for record in records
+            ],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceMismatch:
+    """A balance that differs from the sum of its entries."""
+
+    person_id: str
+    year: int
+    subject: Subject
+    stored: int
+    recomputed: int
+
+
+class SqlLedgerStore:
+    """The ledger's storage on an async SQLAlchemy engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[SqlLedgerWriter]:
+        async with translated_errors(), self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
+            yield SqlLedgerWriter(connection)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        async with translated_errors(), self.engine.connect() as connection:
+            yield connection
+
+    async def balance(self, person_id: str, year: int) -> Balance:
+        async with self.reading() as connection:
+            result = await connection.execute(
+                select(BALANCE.c.subject, BALANCE.c.hours).where(
+                    BALANCE.c.person_id == person_id, BALANCE.c.year == year
+                )
+            )
+            hours = {Subject(row.subject): row.hours for row in result}
+        return Balance(public=hours.get(Subject.PUBLIC, 0), professional=hours.get(Subject.PROFESSIONAL, 0))
+
+    async def entries_of(self, person_id: str, year: int) -> list[Entry]:
+        async with self.reading() as connection:
+            result = await connection.execute(
+                select(ENTRY).where(ENTRY.c.person_id == person_id, ENTRY.c.year == year).order_by(ENTRY.c.seq)
+            )
+            return [entry_from_row(row) for row in result]
+
+    async def entries_after(self, seq: int, limit: int) -> list[Entry]:
+        """Up to ``limit`` entries with a sequence number above ``seq``, in order."""
+        async with self.reading() as connection:
+            result = await connection.execute(
+                select(ENTRY).where(ENTRY.c.seq > seq).order_by(ENTRY.c.seq).limit(limit)
+            )
+            return [entry_from_row(row) for row in result]
+
+    async def head(self) -> tuple[int, str]:
+        async with self.reading() as connection:
+            return await SqlLedgerWriter(connection).head()
+
+    async def held_records(self, status: str = "held") -> list[HeldRecord]:
+        async with self.reading() as connection:
+            result = await connection.execute(select(HELD).where(HELD.c.status == status).order_by(HELD.c.id))
+            return [
+                HeldRecord(
+                    fingerprint=row.fingerprint,
+                    reason=row.reason,
+                    source=Source(row.source),
+                    record_id=row.record_id,
+                    kind=EntryKind(row.kind),
+                    existing_seq=None if row.existing_seq is None else Sequence(row.existing_seq),
+                    payload=row.payload,
+                    detail=row.detail,
+                    received_at=row.received_at,
+                )
+                for row in result
+            ]
+
+    async def balance_mismatches(self) -> list[BalanceMismatch]:
+        """Every stored balance that differs from a full recomputation over the entries."""
+        signed = case((ENTRY.c.kind == EntryKind.CREDIT.value, ENTRY.c.hours), else_=-ENTRY.c.hours)
+        async with self.reading() as connection:
+            recomputed_rows = await connection.execute(
+                select(ENTRY.c.person_id, ENTRY.c.year, ENTRY.c.subject, func.sum(signed).label("hours")).group_by(
+                    ENTRY.c.person_id, ENTRY.c.year, ENTRY.c.subject
+                )
+            )
+            recomputed = {(row.person_id, row.year, row.subject): int(row.hours) for row in recomputed_rows}
+            stored_rows = await connection.execute(select(BALANCE))
+            stored = {(row.person_id, row.year, row.subject): row.hours for row in stored_rows}
+        return [
+            BalanceMismatch(
+                person_id=key[0],
+                year=key[1],
+                subject=Subject(key[2]),
+                stored=stored.get(key, 0),
+                recomputed=recomputed.get(key, 0),
+            )
+            for key in sorted(stored.keys() | recomputed.keys())
+            if stored.get(key, 0) != recomputed.get(key, 0)
+        ]
+
