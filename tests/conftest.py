@@ -79,9 +79,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "hub.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
-    url: str = request.getfixturevalue("postgresql_url")
-    asyncio.run(_empty_postgresql(url))
-    return url
+    return request.getfixturevalue("postgresql_database_url")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def postgresql_database_url(postgresql_url: str) -> str:
+    """The URL of an empty, migrated PostgreSQL database, for what only PostgreSQL deployments do."""
+    asyncio.run(_empty_postgresql(postgresql_url))
+    return postgresql_url
 
 
 @pytest.fixture
