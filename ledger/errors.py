@@ -1,14 +1,14 @@
 """Errors of the ledger.
 
-    LedgerError                  an expected refusal, with a stable ``code``
-    ├── InvalidCommand           a command failed validation; ``errors`` lists every field at fault
-    ├── NoRulesForYear           the training year of a command has no rules configured
-    ├── LedgerUnavailable        the store cannot be reached or keeps failing; retry later
-    └── WriteConflict            the database asked for a retry (serialisation, deadlock, lock);
-                                 the service retries it and never lets it escape
+LedgerError                  an expected refusal, with a stable ``code``
+├── InvalidCommand           a command failed validation; ``errors`` lists every field at fault
+├── NoRulesForYear           the training year of a command has no rules configured
+├── LedgerUnavailable        the store cannot be reached or keeps failing; retry later
+└── WriteConflict            the database asked for a retry (serialisation, deadlock, lock);
+                             the service retries it and never lets it escape
 
-    LedgerCorrupted              a broken invariant found while reading (a bug or tampering);
-                                 not a LedgerError: nothing below the edge catches it
+LedgerCorrupted              a broken invariant found while reading (a bug or tampering);
+                             not a LedgerError: nothing below the edge catches it
 """
 
 from __future__ import annotations

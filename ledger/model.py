@@ -61,11 +61,11 @@ def parse_hours(value: Decimal | str) -> Hours:
     Floats are refused: they cannot say 0.1 exactly.
     """
     if isinstance(value, bool) or not isinstance(value, Decimal | str):
-        raise ValueError("must be a decimal string such as \"3.50\"")  # noqa: TRY004  (a float is a bad value at the edge)
+        raise ValueError('must be a decimal string such as "3.50"')  # noqa: TRY004  (a float is a bad value at the edge)
     try:
         amount = Decimal(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:
-        raise ValueError("must be a decimal number such as \"3.50\"") from None
+        raise ValueError('must be a decimal number such as "3.50"') from None
     if not amount.is_finite():
         raise ValueError("must be a finite decimal number")
     hundredths = amount * HUNDREDTHS_PER_HOUR
@@ -209,9 +209,7 @@ def new_reversal(*, source: str, record_id: str, reason: str, actor: str, payloa
     _payload_hash(payload_hash, errors)
     if errors or checked_source is None:
         raise InvalidCommand(errors)
-    return Reversal(
-        source=checked_source, record_id=record_id, reason=reason, actor=actor, payload_hash=payload_hash
-    )
+    return Reversal(source=checked_source, record_id=record_id, reason=reason, actor=actor, payload_hash=payload_hash)
 
 
 def _member(kind: type[_Code], value: str, name: str, errors: list[FieldError]) -> _Code | None:

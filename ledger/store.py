@@ -293,9 +293,7 @@ class SqlLedgerStore:
     async def entries_after(self, seq: int, limit: int) -> list[Entry]:
         """Up to ``limit`` entries with a sequence number above ``seq``, in order."""
         async with self.reading() as connection:
-            result = await connection.execute(
-                select(ENTRY).where(ENTRY.c.seq > seq).order_by(ENTRY.c.seq).limit(limit)
-            )
+            result = await connection.execute(select(ENTRY).where(ENTRY.c.seq > seq).order_by(ENTRY.c.seq).limit(limit))
             return [entry_from_row(row) for row in result]
 
     async def head(self) -> tuple[int, str]:
@@ -343,4 +341,3 @@ class SqlLedgerStore:
             for key in sorted(stored.keys() | recomputed.keys())
             if stored.get(key, 0) != recomputed.get(key, 0)
         ]
-
