@@ -15,7 +15,8 @@ from sqlmodel import Field, SQLModel
 class LedgerEntryRow(SQLModel, table=True):
     __tablename__ = "ledger_entry"
     __table_args__ = (
-        UniqueConstraint("source", "record_id", "kind", name="uq_ledger_entry_record_kind"),
+        # record_id leads: lookups by record stay index scans even when statistics are stale.
+        UniqueConstraint("record_id", "source", "kind", name="uq_ledger_entry_record_kind"),
         Index("ix_ledger_entry_person_year", "person_id", "year"),
     )
 
@@ -54,8 +55,8 @@ class PendingReversalRow(SQLModel, table=True):
 
     __tablename__ = "ledger_pending_reversal"
 
-    source: str = Field(primary_key=True, max_length=16)
     record_id: str = Field(primary_key=True, max_length=200)
+    source: str = Field(primary_key=True, max_length=16)
     reason: str = Field(max_length=500)
     actor: str = Field(max_length=200)
     payload_hash: str = Field(max_length=64)

@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column("prev_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("source", "record_id", "kind", name="uq_ledger_entry_record_kind"),
+        sa.UniqueConstraint("record_id", "source", "kind", name="uq_ledger_entry_record_kind"),
     )
     with op.batch_alter_table("ledger_entry", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_entry_person_year", ["person_id", "year"], unique=False)
@@ -83,7 +83,7 @@ def upgrade() -> None:
         sa.Column("payload_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("received_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("applied_seq", sa.BigInteger(), nullable=True),
-        sa.PrimaryKeyConstraint("source", "record_id"),
+        sa.PrimaryKeyConstraint("record_id", "source"),
     )
     # ### end Alembic commands ###
     _forbid_entry_changes()
