@@ -59,9 +59,9 @@ def test_the_check_digit_follows_the_weighted_sum_of_iso_7064_mod_11_2() -> None
         ("11010519491231002", "X"),  # GB 11643-1999, the first example
         ("44052418800101001", "4"),  # GB 11643-1999, the second example
         ("43010219900101001", "6"),
-        ("43310119850615002", "7"),
-        ("81000019900101001", "3"),
-        ("83000020000229008", "0"),
+        ("43310119850615002", "4"),
+        ("81000019900101001", "9"),
+        ("83000020000229008", "2"),
     ],
 )
 def test_check_digit_vectors(first_17_digits: str, check_digit: str) -> None:
@@ -159,7 +159,7 @@ def test_the_bounds_and_leap_days_of_birth_dates_are_accepted(birth: str) -> Non
     assert normalise_id_number(number, today=TODAY) == number
 
 
-@pytest.mark.parametrize("text", ["110105194912310021", "110105194912310029", "440524198001010013"])
+@pytest.mark.parametrize("text", ["110105194912310021", "110105194912310029", "440524198001010014"])
 def test_a_number_with_a_wrong_check_digit_is_refused_for_its_check_digit(text: str) -> None:
     assert _reason_for(text) is IdNumberRejection.CHECK_DIGIT
 
@@ -284,9 +284,13 @@ def test_swapping_two_different_adjacent_digits_is_refused(number: IdNumber, pos
 
 @given(st.text(max_size=40))
 def test_any_text_is_either_a_valid_number_or_refused_with_a_reason(text: str) -> None:
+    refusal: InvalidIdNumber | None = None
     try:
         number = normalise_id_number(text, today=TODAY)
     except InvalidIdNumber as exc:
-        assert str(exc) == str(InvalidIdNumber(exc.reason))  # the message depends on the reason alone
+        refusal = exc
     else:
         assert normalise_id_number(number, today=TODAY) == number
+
+    if refusal is not None:
+        assert str(refusal) == str(InvalidIdNumber(refusal.reason))  # the message depends on the reason alone
