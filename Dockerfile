@@ -1,0 +1,13 @@
+# The hub's image, for compose.yaml. The same package `pip install .` gives on a machine.
+FROM python:3.11-slim
+WORKDIR /srv/hub
+COPY pyproject.toml README.md alembic.ini ./
+COPY config config
+COPY gateway gateway
+COPY ledger ledger
+COPY adapters adapters
+COPY sso sso
+RUN pip install --no-cache-dir . && useradd --system hub && mkdir -p /srv/hub/var /srv/hub/keys && chown hub /srv/hub/var /srv/hub/keys
+USER hub
+EXPOSE 8080
+ENTRYPOINT ["hub"]

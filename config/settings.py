@@ -1,0 +1,682 @@
+"""The hub's settings: one frozen tree, read once from TOML and the environment.
+
+`load_settings` reads the TOML file named by `HUB_CONFIG` (default `./hub.toml`),
+lays the `HUB__<SECTION>__<KEY>` environment variables over it, reads the secrets
+given as `<key>_file`, and validates the whole into `Settings`. Anything missing
+or invalid raises one `SettingsError` naming every offending key.
+"""
+
+import base64
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType, UnionType
+from typing import Annotated, Any, Self, TypeVar, Union, get_args, get_origin
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    ValidationError,
+    WrapSerializer,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings import SettingsError as PydanticSettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from config.errors import SettingProblem, SettingsError
+
+CONFIG_VARIABLE = "HUB_CONFIG"
+DEFAULT_CONFIG_PATH = Path("hub.toml")
+ENVIRONMENT_PREFIX = "HUB__"
+ENVIRONMENT_DELIMITER = "__"
+BEIJING_TIME = ZoneInfo("Asia/Shanghai")
+ASYNC_DATABASE_DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})
+CONFIG_FILE_BYTES_MAX = 1_048_576
+SECRET_FILE_BYTES_MAX = 65_536
+SECRET_LENGTH_MAX = 4096
+URL_LENGTH_MAX = 2048
+TEXT_LENGTH_MAX = 200
+HOURS_MAX = Decimal(1000)
+HOURS_PER_DAY_MAX = Decimal(24)
+SECONDS_PER_DAY = 86_400
+
+_DECIMAL_TEXT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+_TOPIC_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+KeyType = TypeVar("KeyType")
+ValueType = TypeVar("ValueType")
+
+
+class KeyedValueError(ValueError):
+    """A model-level check that blames one key below the model, not the model."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+# ---------------------------------------------------------------- value checks
+
+
+def _check_web_url(value: str) -> str:
+    if len(value) > URL_LENGTH_MAX or any(char.isspace() for char in value):
+        raise ValueError(f"must be a URL of at most {URL_LENGTH_MAX} characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - reading it validates the port
+    except ValueError:
+        raise ValueError("must be an http or https URL") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an http or https URL with a host")
+    if parts.username is not None or parts.fragment:
+        raise ValueError("must not carry credentials or a #fragment")
+    return value
+
+
+def _check_issuer(value: str) -> str:
+    if value.endswith("/"):
+        raise ValueError("must not end with '/': it is the token issuer, compared byte for byte")
+    if urlsplit(value).query:
+        raise ValueError("must not carry a ?query: it is the token issuer")
+    return value
+
+
+def _check_database_url(value: str) -> str:
+    try:
+        driver = make_url(value).drivername
+    except (ArgumentError, ValueError):
+        raise ValueError("must be an SQLAlchemy URL") from None
+    if driver not in ASYNC_DATABASE_DRIVERS:
+        raise ValueError("must be an SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…")
+    return value
+
+
+def _zone_from_name(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Asia/Shanghai") from None
+
+
+def _check_secret(value: SecretStr) -> SecretStr:
+    if not 0 < len(value.get_secret_value()) <= SECRET_LENGTH_MAX:
+        raise ValueError(f"must hold 1 to {SECRET_LENGTH_MAX} characters")
+    return value
+
+
+def _check_webhook_secret(value: SecretStr) -> SecretStr:
+    prefix, _, encoded = value.get_secret_value().partition("_")
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        key = b""
+    if prefix != "whsec" or not key:
+        raise ValueError("must be 'whsec_' followed by base64")
+    return value
+
+
+def _refuse_float_hours(value: object) -> object:
+    if isinstance(value, float):
+        # ValueError, not TypeError: pydantic reports only ValueError as the setting's fault.
+        raise ValueError('use a quoted decimal string, not a float (write "7.5")')  # noqa: TRY004
+    if isinstance(value, bool) or (isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value)):
+        raise ValueError('must be a whole number or a decimal string with at most two fractional digits, such as "7.5"')
+    return value
+
+
+def _beijing_midnight(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(), BEIJING_TIME)
+    return value
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=BEIJING_TIME)
+    return value.astimezone(UTC)
+
+
+def _check_not_empty(value: tuple[object, ...]) -> tuple[object, ...]:
+    # After the items, so that a bad item is not also reported as "empty".
+    if not value:
+        raise ValueError("must list at least one item")
+    return value
+
+
+def _plain_dict(value: Mapping[Any, Any], handler: SerializerFunctionWrapHandler) -> Any:
+    return handler(dict(value))
+
+
+# ---------------------------------------------------------------- value types
+
+WebUrl = Annotated[str, AfterValidator(_check_web_url)]
+IssuerUrl = Annotated[str, AfterValidator(_check_web_url), AfterValidator(_check_issuer)]
+DatabaseUrl = Annotated[str, AfterValidator(_check_database_url)]
+DisplayZone = Annotated[ZoneInfo, BeforeValidator(_zone_from_name)]
+Secret = Annotated[SecretStr, AfterValidator(_check_secret)]
+WebhookSecret = Annotated[SecretStr, AfterValidator(_check_webhook_secret)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_LENGTH_MAX)]
+Hours = Annotated[
+    Decimal,
+    BeforeValidator(_refuse_float_hours),
+    Field(gt=0, le=HOURS_MAX, decimal_places=2),
+]
+HoursPerDay = Annotated[
+    Decimal,
+    BeforeValidator(_refuse_float_hours),
+    Field(gt=0, le=HOURS_PER_DAY_MAX, decimal_places=2),
+]
+Instant = Annotated[datetime, BeforeValidator(_beijing_midnight), AfterValidator(_aware_utc)]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+Topic = Annotated[str, StringConstraints(pattern=_TOPIC_PATTERN, max_length=64)]
+# A mapping that cannot be changed after validation, dumped as a plain dict.
+FrozenMapping = Annotated[
+    Mapping[KeyType, ValueType],
+    AfterValidator(MappingProxyType),
+    WrapSerializer(_plain_dict),
+]
+
+
+class JwtAlgorithm(StrEnum):
+    """The algorithms a vendor may ask its handoff tokens to be signed with."""
+
+    EDDSA = "EdDSA"
+    ES256 = "ES256"
+    RS256 = "RS256"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+# ---------------------------------------------------------------- [hub]
+
+
+class HubSettings(_Section):
+    """`[hub]`: the hub itself."""
+
+    base_url: IssuerUrl
+    database_url: DatabaseUrl = Field(default="sqlite+aiosqlite:///./var/hub.db", repr=False)
+    timezone: DisplayZone = BEIJING_TIME
+    data_key_file: Path = Path("./var/data.key")
+    key_activation_delay_seconds: int = Field(default=SECONDS_PER_DAY, ge=0, le=365 * SECONDS_PER_DAY)
+
+
+# ---------------------------------------------------------------- [vendors.<code>]
+
+
+class _VendorSettings(_Section):
+    name: Text
+    jwt_alg: JwtAlgorithm
+
+
+class IschineseSettings(_VendorSettings):
+    """`[vendors.ischinese]`: launches, signed webhooks and an API key."""
+
+    launch_url: WebUrl
+    webhook_secrets: Annotated[tuple[WebhookSecret, ...], Field(max_length=16), AfterValidator(_check_not_empty)]
+    api_base: WebUrl
+    api_key: Secret
+
+
+class WebtrnSettings(_VendorSettings):
+    """`[vendors.webtrn]`: launches and pulled pages, with OAuth client credentials."""
+
+    launch_url: WebUrl
+    token_url: WebUrl
+    api_base: WebUrl
+    client_id: Text
+    client_secret: Secret
+    pull_interval_seconds: int = Field(default=300, gt=0, le=SECONDS_PER_DAY)
+    pull_start: Instant | None = None
+
+
+class HnouSettings(_VendorSettings):
+    """`[vendors.hnou]`: LTI 1.3 launches and daily files."""
+
+    login_url: WebUrl
+    target_link_uri: WebUrl
+    client_id: Text
+    deployment_id: Text
+    redirect_uris: Annotated[tuple[WebUrl, ...], Field(max_length=16), AfterValidator(_check_not_empty)]
+    appid: Text
+    appsecret: Secret
+    api_base: WebUrl
+
+
+class VendorsSettings(_Section):
+    """`[vendors]`: one optional section per vendor code; other codes are refused."""
+
+    ischinese: IschineseSettings | None = None
+    webtrn: WebtrnSettings | None = None
+    hnou: HnouSettings | None = None
+
+
+VENDOR_CODES = frozenset(VendorsSettings.model_fields)
+
+
+# ---------------------------------------------------------------- [rules.<year>]
+
+
+def _check_course_reference(value: str) -> str:
+    vendor, separator, course_id = value.partition(":")
+    if not separator or vendor not in VENDOR_CODES:
+        codes = ", ".join(sorted(VENDOR_CODES))
+        raise ValueError(f"must be vendor:course_id with vendor one of {codes}")
+    if not course_id or course_id != course_id.strip():
+        raise ValueError("needs a course_id without surrounding spaces")
+    return value
+
+
+CourseReference = Annotated[str, StringConstraints(max_length=TEXT_LENGTH_MAX), AfterValidator(_check_course_reference)]
+
+
+class YearRulesSettings(_Section):
+    """`[rules.<year>]`: the hours a person needs in a year, exact decimals."""
+
+    total_hours: Hours
+    public_hours: Hours
+    professional_hours: Hours
+    hours_per_day: HoursPerDay
+    mandatory: FrozenMapping[
+        Topic,
+        Annotated[
+            tuple[CourseReference, ...],
+            Field(max_length=100),
+            AfterValidator(_check_not_empty),
+        ],
+    ] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _parts_within_total(self) -> Self:
+        for name in ("public_hours", "professional_hours"):
+            if getattr(self, name) > self.total_hours:
+                raise KeyedValueError(name, "must not exceed total_hours")
+        return self
+
+
+# ---------------------------------------------------------------- [organisation]
+
+
+class OrganisationSettings(_Section):
+    """`[organisation]`: the organisation data to load."""
+
+    file: Path | None = None
+
+
+# ---------------------------------------------------------------- the tree
+
+
+class Settings(BaseSettings):
+    """The whole configuration, frozen. Build it with `load_settings`."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        env_prefix=ENVIRONMENT_PREFIX,
+        env_nested_delimiter=ENVIRONMENT_DELIMITER,
+        case_sensitive=False,
+    )
+
+    hub: HubSettings
+    vendors: VendorsSettings = Field(default_factory=VendorsSettings)
+    rules: FrozenMapping[Year, YearRulesSettings] = Field(default_factory=dict)
+    organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read nothing behind the caller's back: `load_settings` gathers the input."""
+        return (init_settings,)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hub_section_present(cls, data: object) -> object:
+        # So that a missing [hub] is reported as hub.base_url, the key to write.
+        if isinstance(data, Mapping) and "hub" not in data:
+            return {**data, "hub": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _webtrn_start_known(self) -> Self:
+        webtrn = self.vendors.webtrn
+        if webtrn is not None and webtrn.pull_start is None and not self.rules:
+            raise KeyedValueError("vendors.webtrn.pull_start", "required when no [rules.<year>] is given")
+        return self
+
+    @property
+    def earliest_rules_year(self) -> int | None:
+        """The earliest year that has rules, or None when none has."""
+        return min(self.rules, default=None)
+
+    @property
+    def webtrn_pull_start(self) -> datetime | None:
+        """Where the first webtrn pull begins, aware UTC; None without webtrn.
+
+        `pull_start` when given, else 00:00 Beijing time on 1 January of the
+        earliest year that has rules.
+        """
+        webtrn = self.vendors.webtrn
+        if webtrn is None:
+            return None
+        if webtrn.pull_start is not None:
+            return webtrn.pull_start
+        year = self.earliest_rules_year
+        if year is None:  # a bug: _webtrn_start_known refuses these settings
+            raise RuntimeError("webtrn has neither a pull_start nor a rules year")
+        return datetime(year, 1, 1, tzinfo=BEIJING_TIME).astimezone(UTC)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge and validate the settings.
+
+    The file is `path`, else the one named by `HUB_CONFIG` in `environ`, else
+    `./hub.toml`; only the last may be absent (all defaults). `environ` defaults
+    to `os.environ`; its `HUB__<SECTION>__<KEY>` variables override the file.
+
+    Returns the frozen settings. Raises `SettingsError` naming every missing or
+    invalid key, and for a file that is missing, unreadable or not TOML.
+    """
+    environment = os.environ if environ is None else environ
+    named_path = path if path is not None else _named_config_path(environment)
+    file_data = _read_toml_if_present(DEFAULT_CONFIG_PATH) if named_path is None else _read_toml(named_path)
+    problems: list[SettingProblem] = []
+    override_data = _read_environment(environment, problems)
+    data = _merge(
+        _resolve_secret_files(file_data, Settings, "", problems),
+        _resolve_secret_files(override_data, Settings, "", problems),
+    )
+    return _validate(data, problems)
+
+
+def _named_config_path(environment: Mapping[str, str]) -> Path | None:
+    named = environment.get(CONFIG_VARIABLE)
+    if named is None:
+        return None
+    if not named.strip():
+        raise SettingsError([SettingProblem(CONFIG_VARIABLE, "is empty")])
+    return Path(named)
+
+
+def _read_toml_if_present(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    return _read_toml(path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    key = f"file {path}"
+    try:
+        with path.open("rb") as stream:
+            content = stream.read(CONFIG_FILE_BYTES_MAX + 1)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SettingsError([SettingProblem(key, f"cannot be read: {reason}")]) from error
+    if len(content) > CONFIG_FILE_BYTES_MAX:
+        message = f"is larger than {CONFIG_FILE_BYTES_MAX} bytes"
+        raise SettingsError([SettingProblem(key, message)])
+    try:
+        return tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise SettingsError([SettingProblem(key, "is not UTF-8")]) from error
+    except tomllib.TOMLDecodeError as error:
+        message = f"is not valid TOML: {error}"
+        raise SettingsError([SettingProblem(key, message)]) from error
+
+
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _validate(data: Mapping[str, Any], problems: list[SettingProblem]) -> Settings:
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        named = {problem.key for problem in problems}
+        named |= {key.removesuffix("_file") for key in named}
+        found = [_problem_from(detail) for detail in error.errors(include_url=False)]
+        problems.extend(problem for problem in found if problem.key not in named)
+        # from None: pydantic's own message would show the input, maybe a secret.
+        raise SettingsError(problems) from None
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+# ---------------------------------------------------------------- the environment
+
+
+def _read_environment(environment: Mapping[str, str], problems: list[SettingProblem]) -> dict[str, Any]:
+    accepted: dict[str, str] = {}
+    for name, value in environment.items():
+        if not name.upper().startswith(ENVIRONMENT_PREFIX):
+            continue
+        problem = _variable_name_problem(name)
+        if problem is None:
+            accepted[name] = value
+        else:
+            problems.append(problem)
+    source = _EnvironmentSource(accepted, problems)
+    try:
+        return source()
+    except PydanticSettingsError as error:
+        problems.append(SettingProblem(ENVIRONMENT_PREFIX + "*", str(error)))
+        return {}
+
+
+def _variable_name_problem(name: str) -> SettingProblem | None:
+    parts = name[len(ENVIRONMENT_PREFIX) :].split(ENVIRONMENT_DELIMITER)
+    if len(parts) < 2 or not all(parts):
+        return SettingProblem(name, "must be HUB__<SECTION>__<KEY>")
+    if parts[0].lower() not in Settings.model_fields:
+        sections = ", ".join(sorted(Settings.model_fields))
+        return SettingProblem(name, f"names no section; the sections are {sections}")
+    return None
+
+
+class _EnvironmentSource(EnvSettingsSource):
+    """pydantic-settings' environment source, bent to the spec.
+
+    It reads the given mapping rather than `os.environ`, treats any `Mapping`
+    field like a `dict` when descending `HUB__RULES__2021__…`, and reports a bad
+    JSON value by the variable that holds it instead of failing the section.
+    """
+
+    def __init__(self, environment: Mapping[str, str], problems: list[SettingProblem]) -> None:
+        super().__init__(Settings)
+        self.env_vars = {name.lower(): value for name, value in environment.items()}
+        self._problems = problems
+
+    def next_field(
+        self, field: FieldInfo | Any | None, key: str, case_sensitive: bool | None = None
+    ) -> FieldInfo | None:
+        annotation = field.annotation if isinstance(field, FieldInfo) else field
+        if get_origin(annotation) is Mapping:
+            value_type: FieldInfo | None = get_args(annotation)[-1]
+            return value_type
+        return super().next_field(field, key, case_sensitive)
+
+    def explode_env_vars(self, field_name: str, field: FieldInfo, env_vars: Mapping[str, str | None]) -> dict[str, Any]:
+        exploded: dict[str, Any] = {}
+        for name, value in env_vars.items():
+            try:
+                one = super().explode_env_vars(field_name, field, {name: value})
+            except ValueError:
+                self._problems.append(_json_problem(name))
+            else:
+                exploded = _merge(exploded, one)
+        return exploded
+
+
+def _json_problem(variable: str) -> SettingProblem:
+    parts = variable[len(ENVIRONMENT_PREFIX) :].split(ENVIRONMENT_DELIMITER)
+    return SettingProblem(".".join(parts).lower(), f"{variable.upper()} must hold valid JSON")
+
+
+# ---------------------------------------------------------------- secrets in files
+
+
+def _resolve_secret_files(
+    data: Mapping[str, Any],
+    model: type[BaseModel],
+    path: str,
+    problems: list[SettingProblem],
+) -> dict[str, Any]:
+    """Replace every `<secret>_file` below `model` by the secret it holds."""
+    resolved = dict(data)
+    for name, field in model.model_fields.items():
+        section = _model_in(field.annotation)
+        value = resolved.get(name)
+        if section is not None and isinstance(value, Mapping):
+            key = _dotted(path, name)
+            resolved[name] = _resolve_secret_files(value, section, key, problems)
+        elif _is_secret(field.annotation) and f"{name}_file" in resolved:
+            _read_secret_file(resolved, name, _dotted(path, name), problems)
+        elif _is_secret_sequence(field.annotation) and f"{name}_file" in resolved:
+            _read_secret_lines_file(resolved, name, _dotted(path, name), problems)
+    return resolved
+
+
+def _read_secret_file(section: dict[str, Any], name: str, key: str, problems: list[SettingProblem]) -> None:
+    content = _take_secret_file(section, name, key, problems)
+    if content is not None:
+        section[name] = content.strip()
+
+
+def _read_secret_lines_file(section: dict[str, Any], name: str, key: str, problems: list[SettingProblem]) -> None:
+    content = _take_secret_file(section, name, key, problems)
+    if content is not None:
+        section[name] = [line.strip() for line in content.splitlines() if line.strip()]
+
+
+def _take_secret_file(section: dict[str, Any], name: str, key: str, problems: list[SettingProblem]) -> str | None:
+    """Pop `<name>_file` from `section`; return the text it names, or None."""
+    file_value = section.pop(f"{name}_file")
+    if name in section:
+        del section[name]
+        problems.append(SettingProblem(key, f"give {name} or {name}_file, not both"))
+        return None
+    file_key = f"{key}_file"
+    if not isinstance(file_value, str) or not file_value:
+        problems.append(SettingProblem(file_key, "must be the path of a file"))
+        return None
+    try:
+        content = _read_small_text(Path(file_value))
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        problems.append(SettingProblem(file_key, f"cannot be read: {reason}"))
+        return None
+    if not content.strip():
+        problems.append(SettingProblem(file_key, "names an empty file"))
+        return None
+    return content
+
+
+def _read_small_text(path: Path) -> str:
+    with path.open("rb") as stream:
+        content = stream.read(SECRET_FILE_BYTES_MAX + 1)
+    if len(content) > SECRET_FILE_BYTES_MAX:
+        raise OSError(0, f"larger than {SECRET_FILE_BYTES_MAX} bytes")
+    return content.decode("utf-8")
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    candidates = get_args(annotation) if _is_union(annotation) else (annotation,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _is_secret(annotation: Any) -> bool:
+    return _without_metadata(annotation) is SecretStr
+
+
+def _is_secret_sequence(annotation: Any) -> bool:
+    arguments = get_args(annotation)
+    return get_origin(annotation) is tuple and _is_secret(arguments[0])
+
+
+def _without_metadata(annotation: Any) -> Any:
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    return origin is Union or origin is UnionType
+
+
+def _dotted(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _problem_from(detail: ErrorDetails) -> SettingProblem:
+    location = [str(part) for part in detail["loc"] if part != "[key]"]
+    key = ".".join(location)
+    message = _message(detail)
+    cause = detail.get("ctx", {}).get("error")
+    if isinstance(cause, KeyedValueError):
+        key = _dotted(key, cause.key)
+    if "[key]" in detail["loc"]:
+        message = f"invalid key: {message}"
+    return SettingProblem(key or "settings", message)
+
+
+def _message(detail: ErrorDetails) -> str:
+    kind = detail["type"]
+    if kind == "missing":
+        return "field required"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "value_error":
+        return str(detail.get("ctx", {}).get("error", detail["msg"]))
+    if kind in {"tuple_type", "list_type"}:
+        return "must be a list (a JSON list in an environment variable)"
+    message = detail["msg"][:1].lower() + detail["msg"][1:]
+    given = detail["input"]
+    if isinstance(given, str) and len(given) >= 4 and given in message:
+        message = message.replace(given, "[value]")  # never echo the input
+    return message

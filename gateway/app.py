@@ -1,0 +1,34 @@
+"""The composition root: ``create_app(settings)`` builds the whole web service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from config import Settings
+from gateway import routes
+from gateway.bootstrap import open_hub
+from gateway.jobs import running_scheduler
+from gateway.keys import HUB
+from gateway.problems import problem_middleware
+
+REQUEST_BODY_BYTES_MAX = 1024 * 1024
+
+
+def create_app(settings: Settings, *, scheduler: bool = False) -> web.Application:
+    """The hub's aiohttp application; with ``scheduler`` it also runs the scheduled jobs."""
+    app = web.Application(middlewares=[problem_middleware], client_max_size=REQUEST_BODY_BYTES_MAX)
+
+    async def hub_context(app: web.Application) -> AsyncIterator[None]:
+        async with open_hub(settings) as hub:
+            app[HUB] = hub
+            if not scheduler:
+                yield
+                return
+            async with running_scheduler(hub):
+                yield
+
+    app.cleanup_ctx.append(hub_context)
+    app.add_routes(routes.routes)
+    return app

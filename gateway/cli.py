@@ -1,0 +1,136 @@
+"""The ``hub`` command line. Every failure ends in one line on standard error and a non-zero exit."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from aiohttp import web
+from sqlalchemy.exc import DBAPIError
+
+from config import Settings, SettingsError, load_settings
+from config.logging import configure_logging
+from gateway.app import create_app
+from gateway.bootstrap import open_hub
+from gateway.database import migrate as migrate_database
+from gateway.jobs import running_scheduler
+from ledger.errors import LedgerError
+from ledger.model import format_hours
+
+EXIT_FAILURE = 1
+
+
+class CommandFailed(Exception):
+    """A command could not do its work; the message is the one line the user sees."""
+
+
+app = typer.Typer(
+    name="hub",
+    help="The training-hours hub: vendor SSO, hour ingestion, the ledger and certificates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+ledger_app = typer.Typer(help="The append-only ledger of hours.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="The TOML settings file (default: $HUB_CONFIG, else ./hub.toml).", show_default=False
+    ),
+]
+
+
+@app.command()
+def migrate(config: ConfigOption = None) -> None:
+    """Create or upgrade the database schema."""
+    settings = load_settings(config)
+    migrate_database(settings.hub.database_url)
+    typer.echo("database schema is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The port to listen on.")] = 8080,
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Run no scheduled jobs here.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the HTTP interface (and the scheduled jobs, unless --no-scheduler)."""
+    settings = load_settings(config)
+    web.run_app(create_app(settings, scheduler=not no_scheduler), host=host, port=port, print=None)
+
+
+@app.command()
+def scheduler(config: ConfigOption = None) -> None:
+    """Run the scheduled jobs alone, apart from the web replicas."""
+    asyncio.run(_run_scheduler(load_settings(config)))
+
+
+async def _run_scheduler(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for received in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(received, stop.set)
+    async with open_hub(settings) as hub, running_scheduler(hub):
+        await stop.wait()
+
+
+@ledger_app.command("verify")
+def ledger_verify(config: ConfigOption = None) -> None:
+    """Walk the whole hash chain and recompute every balance; exit 1 at the first break."""
+    asyncio.run(_verify(load_settings(config)))
+
+
+async def _verify(settings: Settings) -> None:
+    async with open_hub(settings) as hub:
+        report = await hub.ledger.verify_chain()
+        if not report.intact:
+            raise CommandFailed(f"ledger broken at sequence number {report.first_bad_seq}: {report.problem}")
+        mismatches = await hub.ledger.balance_mismatches()
+    if mismatches:
+        first = mismatches[0]
+        raise CommandFailed(
+            f"{len(mismatches)} balance(s) differ from their entries, first {first.subject} of {first.year} "
+            f"for person {first.person_id}: stored {format_hours(first.stored)}, "
+            f"entries sum to {format_hours(first.recomputed)}"
+        )
+    typer.echo(f"ledger intact: {report.entries_checked} entries, head {report.head_seq} {report.head_hash}")
+
+
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option("--once", help="Exit when the demonstration has run.")] = False,
+    directory: Annotated[Path, typer.Option(help="Where the demonstration keeps its database.")] = Path("var/demo"),
+) -> None:
+    """A complete demonstration on an embedded SQLite database."""
+    from gateway.demo import run_demo  # noqa: PLC0415  (the demo's imports are needed by this command only)
+
+    run_demo(directory, serve_after=not once)
+
+
+def main() -> None:
+    """The console script: runs a command and turns every expected failure into one line."""
+    configure_logging()
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as error:  # a bad command line: typer's usage errors
+        _fail(error.format_message(), error.exit_code)
+    except typer.Abort:
+        _fail("aborted", EXIT_FAILURE)
+    except (SettingsError, CommandFailed, LedgerError) as error:
+        _fail(str(error), EXIT_FAILURE)
+    except (DBAPIError, OSError):
+        # The driver's message may carry the database URL and its password: say only what failed.
+        _fail("the database cannot be reached (check hub.database_url and that the server is up)", EXIT_FAILURE)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"hub: error: {' '.join(message.split())}", err=True)
+    sys.exit(code)

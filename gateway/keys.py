@@ -1,0 +1,9 @@
+"""Typed keys of the application's state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.bootstrap import Hub
+
+HUB = web.AppKey("hub", Hub)

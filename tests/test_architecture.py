@@ -1,0 +1,38 @@
+"""Dependencies point one way: the ledger imports nothing of the web, vendors or scheduling."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+FORBIDDEN_IN_LEDGER = {"aiohttp", "httpx", "authlib", "apscheduler", "gateway", "adapters", "sso", "config"}
+
+
+def _imported_top_levels(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def test_the_ledger_depends_on_nothing_of_ours_nor_on_the_web() -> None:
+    offenders = {
+        path: sorted(names & FORBIDDEN_IN_LEDGER)
+        for path, names in _imported_top_levels("ledger").items()
+        if names & FORBIDDEN_IN_LEDGER
+    }
+    assert offenders == {}
+
+
+def test_nothing_but_the_gateway_imports_the_gateway() -> None:
+    for package in ("ledger", "sso", "adapters", "config"):
+        offenders = [path for path, names in _imported_top_levels(package).items() if "gateway" in names]
+        assert offenders == [], package
