@@ -20,6 +20,7 @@ from gateway.database import migrate as migrate_database
 from gateway.jobs import running_scheduler
 from ledger.errors import LedgerError
 from ledger.model import format_hours
+from sso.personal_data import DataKeyring
 
 EXIT_FAILURE = 1
 
@@ -52,6 +53,11 @@ def migrate(config: ConfigOption = None) -> None:
     settings = load_settings(config)
     migrate_database(settings.hub.database_url)
     typer.echo("database schema is up to date")
+    key_file = settings.hub.data_key_file
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        DataKeyring.generate().save(key_file)
+        typer.echo(f"created the personal-data key {key_file}: back it up, the data cannot be read without it")
 
 
 @app.command()

@@ -62,18 +62,22 @@ async def test_verify_passes_then_names_the_first_tampered_entry(
     )
 
 
-def test_migrate_creates_the_schema_and_is_idempotent(run_hub: RunHub, tmp_path: Path) -> None:
+def test_migrate_creates_the_schema_and_the_data_key_once(run_hub: RunHub, tmp_path: Path) -> None:
     database = tmp_path / "fresh" / "hub.db"
     environment = {
         "HUB__HUB__BASE_URL": "http://127.0.0.1:8080",
         "HUB__HUB__DATABASE_URL": f"sqlite+aiosqlite:///{database}",
     }
-    for _ in range(2):
-        migrated = run_hub("migrate", environment=environment)
-        assert migrated.returncode == 0, migrated.stderr
-        assert migrated.stdout.strip().endswith("database schema is up to date")
-    assert database.exists()
+    first = run_hub("migrate", environment=environment)
+    key = (tmp_path / "var" / "data.key").read_bytes()
+    second = run_hub("migrate", environment=environment)
 
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    assert "database schema is up to date" in first.stdout
+    assert "created the personal-data key" in first.stdout
+    assert "created the personal-data key" not in second.stdout
+    assert (tmp_path / "var" / "data.key").read_bytes() == key
+    assert (tmp_path / "var" / "data.key").stat().st_mode & 0o777 == 0o600
     verified = run_hub("ledger", "verify", environment=environment)
     assert verified.returncode == 0, verified.stderr
     assert "ledger intact: 0 entries" in verified.stdout
