@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from config import Settings
-from gateway import routes
 from gateway.bootstrap import open_hub
 from gateway.jobs import running_scheduler
-from gateway.keys import HUB
+from gateway.keys import HUB, OPENAPI
+from gateway.openapi import openapi_document
 from gateway.problems import problem_middleware
+from gateway.routes import AREAS
 
 REQUEST_BODY_BYTES_MAX = 1024 * 1024
 
@@ -30,5 +31,7 @@ def create_app(settings: Settings, *, scheduler: bool = False) -> web.Applicatio
                 yield
 
     app.cleanup_ctx.append(hub_context)
-    app.add_routes(routes.routes)
+    for area in AREAS:
+        app.add_routes(area.routes)
+    app[OPENAPI] = openapi_document(AREAS)
     return app

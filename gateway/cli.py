@@ -15,12 +15,12 @@ from sqlalchemy.exc import DBAPIError
 from config import Settings, SettingsError, load_settings
 from config.logging import configure_logging
 from gateway.app import create_app
-from gateway.bootstrap import open_hub
+from gateway.bootstrap import HubNotReady, ensure_keyring, open_hub
 from gateway.database import migrate as migrate_database
 from gateway.jobs import running_scheduler
 from ledger.errors import LedgerError
 from ledger.model import format_hours
-from sso.personal_data import DataKeyring
+from sso.errors import IdentityError
 
 EXIT_FAILURE = 1
 
@@ -53,10 +53,8 @@ def migrate(config: ConfigOption = None) -> None:
     settings = load_settings(config)
     migrate_database(settings.hub.database_url)
     typer.echo("database schema is up to date")
-    key_file = settings.hub.data_key_file
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        DataKeyring.generate().save(key_file)
+    if ensure_keyring(settings.hub.data_key_file):
+        key_file = settings.hub.data_key_file
         typer.echo(f"created the personal-data key {key_file}: back it up, the data cannot be read without it")
 
 
@@ -129,7 +127,7 @@ def main() -> None:
         _fail(error.format_message(), error.exit_code)
     except typer.Abort:
         _fail("aborted", EXIT_FAILURE)
-    except (SettingsError, CommandFailed, LedgerError) as error:
+    except (SettingsError, CommandFailed, LedgerError, HubNotReady, IdentityError) as error:
         _fail(str(error), EXIT_FAILURE)
     except (DBAPIError, OSError):
         # The driver's message may carry the database URL and its password: say only what failed.

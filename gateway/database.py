@@ -76,6 +76,6 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def migrate(database_url: str, revision: str = "head") -> None:
+def migrate(database_url: str, revision: str = "heads") -> None:
     """Create or upgrade the schema. Blocking: Alembic drives its own event loop in ``env.py``."""
     command.upgrade(alembic_config(database_url), revision)

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from config import Settings, load_settings
 from gateway.app import create_app
-from gateway.bootstrap import Hub, open_hub
+from gateway.bootstrap import Hub, ensure_keyring, open_hub
 from gateway.database import migrate
 from ledger.model import BEIJING, Command, Subject, format_hours, new_credit, new_reversal
 from ledger.service import Outcome
@@ -194,6 +194,7 @@ def run_demo(directory: Path, *, serve_after: bool) -> None:
     )
     settings = load_settings(settings_file)
     migrate(settings.hub.database_url)
+    ensure_keyring(settings.hub.data_key_file)
     asyncio.run(_play_and_serve(settings, serve_after=serve_after))
 
 

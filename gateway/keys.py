@@ -7,3 +7,4 @@ from aiohttp import web
 from gateway.bootstrap import Hub
 
 HUB = web.AppKey("hub", Hub)
+OPENAPI = web.AppKey("openapi", dict[str, object])

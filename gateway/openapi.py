@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from types import ModuleType
+
 PROBLEM_SCHEMA = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -22,35 +25,22 @@ PROBLEM_SCHEMA = {
 }
 
 
-def _problem_answer(description: str) -> dict[str, object]:
+def problem_answer(description: str) -> dict[str, object]:
+    """An answer in the document: a problem+json body with this description."""
     return {
         "description": description,
         "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
 
 
-def openapi_document() -> dict[str, object]:
+def openapi_document(areas: Iterable[ModuleType]) -> dict[str, object]:
+    """The whole document, from the paths each area of routes declares."""
+    paths: dict[str, object] = {}
+    for area in areas:
+        paths.update(area.openapi_paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Training-hours hub", "version": "1"},
-        "paths": {
-            "/healthz": {
-                "get": {
-                    "summary": "The process is up",
-                    "operationId": "healthz",
-                    "responses": {"200": {"description": "Up"}},
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "The database is reachable",
-                    "operationId": "readyz",
-                    "responses": {
-                        "200": {"description": "Ready"},
-                        "503": _problem_answer("The database cannot be reached"),
-                    },
-                }
-            },
-        },
+        "paths": paths,
         "components": {"schemas": {"Problem": PROBLEM_SCHEMA}},
     }

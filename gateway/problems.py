@@ -8,15 +8,20 @@ import structlog
 from aiohttp import web
 
 from ledger.errors import FieldError, InvalidCommand, LedgerError, LedgerUnavailable, NoRulesForYear
+from sso.errors import IdentityError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://hub.example/problems/"
 
-STATUS_BY_ERROR: tuple[tuple[type[LedgerError], int], ...] = (
+# Each package's expected errors, most specific first; every class has ``code`` and ``title``.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (InvalidCommand, 422),
     (NoRulesForYear, 422),
     (LedgerUnavailable, 503),
+    (LedgerError, 400),
+    (IdentityError, 400),
 )
+EXPECTED_ERRORS = tuple(kind for kind, _status in STATUS_BY_ERROR)
 
 log = structlog.get_logger(__name__)
 
@@ -41,10 +46,13 @@ def problem(
     return response
 
 
-def problem_for(error: LedgerError) -> web.Response:
-    status = next((status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), 400)
-    errors = error.errors if isinstance(error, InvalidCommand) else ()
-    return problem(status, code=error.code, title=error.title, detail=str(error), errors=errors)
+def problem_for(error: Exception) -> web.Response:
+    """The answer the table gives for one of the packages' expected errors."""
+    status = next(status for kind, status in STATUS_BY_ERROR if isinstance(error, kind))
+    field_errors: Sequence[FieldError] = getattr(error, "errors", ())
+    code: str = getattr(error, "code", "error")
+    title: str = getattr(error, "title", "Error")
+    return problem(status, code=code, title=title, detail=str(error), errors=field_errors)
 
 
 @web.middleware
@@ -52,9 +60,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Answers the project's errors and aiohttp's own HTTP errors as problems."""
     try:
         return await handler(request)
-    except LedgerError as error:
-        log.info("request_refused", path=request.path, code=error.code)
-        return problem_for(error)
+    except EXPECTED_ERRORS as error:
+        response = problem_for(error)
+        log.info("request_refused", path=request.path, status=response.status, code=getattr(error, "code", None))
+        return response
     except web.HTTPException as error:
         if error.status < 400:
             raise

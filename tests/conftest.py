@@ -20,10 +20,23 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.bootstrap import ensure_keyring
 from gateway.database import create_engine, metadata, migrate
 
 POSTGRESQL_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 DIALECTS = ("sqlite", "postgresql")
+SETTINGS = """\
+[hub]
+base_url = "http://127.0.0.1:8080"
+database_url = "{database_url}"
+data_key_file = "{directory}/data.key"
+
+[rules.2021]
+total_hours = 90
+public_hours = 30
+professional_hours = 60
+hours_per_day = "7.5"
+"""
 
 
 async def _admin(statement: str) -> None:
@@ -104,3 +117,12 @@ class FixedClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path, database_url: str) -> Path:
+    """A settings file for the test database, with a personal-data key beside it."""
+    path = tmp_path / "hub.toml"
+    path.write_text(SETTINGS.format(database_url=database_url, directory=tmp_path), encoding="utf-8")
+    ensure_keyring(tmp_path / "data.key")
+    return path

@@ -11,27 +11,7 @@ from pathlib import Path
 import pytest
 
 HUB = Path(sys.executable).parent / "hub"
-SETTINGS = """\
-[hub]
-base_url = "http://127.0.0.1:8080"
-database_url = "{database_url}"
-data_key_file = "{directory}/data.key"
-
-[rules.2021]
-total_hours = 90
-public_hours = 30
-professional_hours = 60
-hours_per_day = "7.5"
-"""
-
 RunHub = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def settings_file(tmp_path: Path, database_url: str) -> Path:
-    path = tmp_path / "hub.toml"
-    path.write_text(SETTINGS.format(database_url=database_url, directory=tmp_path), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

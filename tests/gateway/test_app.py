@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from config import load_settings
 from gateway.app import create_app
+from gateway.bootstrap import ensure_keyring
 
 Client = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 
@@ -27,9 +28,11 @@ async def test_health_and_readiness(aiohttp_client: Client, settings_file: Path)
 async def test_not_ready_without_a_database_answers_a_problem(aiohttp_client: Client, tmp_path: Path) -> None:
     settings_path = tmp_path / "hub.toml"
     settings_path.write_text(
-        '[hub]\nbase_url = "http://127.0.0.1:8080"\ndatabase_url = "postgresql+asyncpg://nobody@127.0.0.1:1/none"\n',
+        '[hub]\nbase_url = "http://127.0.0.1:8080"\ndatabase_url = "postgresql+asyncpg://nobody@127.0.0.1:1/none"\n'
+        f'data_key_file = "{tmp_path}/data.key"\n',
         encoding="utf-8",
     )
+    ensure_keyring(tmp_path / "data.key")
     client = await aiohttp_client(create_app(load_settings(settings_path)))
 
     ready = await client.get("/readyz")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from gateway.bootstrap import ensure_keyring
 from gateway.database import create_engine
 from ledger.model import new_credit
 from ledger.service import Ledger
@@ -83,6 +84,13 @@ def test_migrate_creates_the_schema_and_the_data_key_once(run_hub: RunHub, tmp_p
     assert "ledger intact: 0 entries" in verified.stdout
 
 
+def test_serving_before_migrating_says_what_to_do(run_hub: RunHub) -> None:
+    result = run_hub("ledger", "verify", environment={"HUB__HUB__BASE_URL": "http://127.0.0.1:8080"})
+
+    assert result.returncode == 1
+    assert _one_line(result.stderr).endswith("does not exist: run `hub migrate` first")
+
+
 def test_a_missing_setting_stops_with_one_line_naming_it(run_hub: RunHub) -> None:
     result = run_hub("migrate", environment={"HUB__HUB__DATABASE_URL": "sqlite+aiosqlite:///x.db"})
 
@@ -115,12 +123,14 @@ def test_bad_arguments_get_one_line_and_exit_two(run_hub: RunHub) -> None:
     assert "no-such-command" in _one_line(missing.stderr)
 
 
-def test_an_unreachable_database_is_one_line(run_hub: RunHub) -> None:
+def test_an_unreachable_database_is_one_line(run_hub: RunHub, tmp_path: Path) -> None:
+    ensure_keyring(tmp_path / "data.key")
     result = run_hub(
         "ledger",
         "verify",
         environment={
             "HUB__HUB__BASE_URL": "http://127.0.0.1:8080",
+            "HUB__HUB__DATA_KEY_FILE": str(tmp_path / "data.key"),
             "HUB__HUB__DATABASE_URL": "postgresql+asyncpg://nobody:s3cr3t@127.0.0.1:1/none",
         },
     )
