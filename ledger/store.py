@@ -21,12 +21,12 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    any_,
     bindparam,
     case,
     func,
     insert,
     select,
-    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -148,30 +148,6 @@ async def translated_errors() -> AsyncIterator[None]:
         raise LedgerUnavailable("the database cannot be reached") from exc
 
 
-def _lookup_each(
-    table: Table, source: Source, record_ids: list[str], conditions: tuple[ColumnElement[bool], ...]
-) -> Select[Any]:
-    """One index lookup per record id, from a single array parameter.
-
-    Without column statistics (a young or fast-growing table) PostgreSQL guesses that
-    ``record_id = ANY(500 ids)`` matches the whole table and scans it, once per batch. A LATERAL
-    subquery with a LIMIT cannot be flattened into a join, so each id is an index lookup whatever
-    the statistics say. A record has at most two rows of a kind each: its credit and its reversal.
-    """
-    wanted = (
-        func.unnest(bindparam("record_ids", record_ids, type_=ARRAY(String)))
-        .table_valued("record_id")
-        .render_derived(name="wanted")
-    )
-    matched = (
-        select(table)
-        .where(table.c.record_id == wanted.c.record_id, table.c.source == source.value, *conditions)
-        .limit(len(EntryKind))
-        .lateral("matched")
-    )
-    return select(matched).select_from(wanted).join(matched, true())
-
-
 def _add_on_conflict(upsert: Upsert, incoming_hours: ColumnElement[int]) -> Upsert:
     return upsert.on_conflict_do_update(
         index_elements=[BALANCE.c.person_id, BALANCE.c.year, BALANCE.c.subject],
@@ -210,7 +186,10 @@ class SqlLedgerWriter:
                         select(table).where(table.c.record_id.in_(chunk), table.c.source == source.value, *conditions)
                     )
                     continue
-                queries.append(_lookup_each(table, source, chunk, conditions))
+                ids = bindparam("record_ids", chunk, type_=ARRAY(String))
+                queries.append(
+                    select(table).where(table.c.record_id == any_(ids), table.c.source == source.value, *conditions)
+                )
         return queries
 
     async def entries_for(self, records: Collection[RecordKey]) -> dict[tuple[Source, str, EntryKind], Entry]:
@@ -343,7 +322,15 @@ class SqlLedgerStore:
     async def writing(self) -> AsyncIterator[SqlLedgerWriter]:
         async with translated_errors(), self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                await connection.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
+                # Every read in a write is a lookup by key, so the planner may not scan: without
+                # column statistics (a young or fast-growing table) it guesses that
+                # ``record_id = ANY(500 ids)`` matches everything and would scan the table.
+                await connection.execute(
+                    select(
+                        func.pg_advisory_xact_lock(CHAIN_LOCK_KEY),
+                        func.set_config("enable_seqscan", "off", True),  # for this transaction only
+                    )
+                )
             yield SqlLedgerWriter(connection)
 
     @asynccontextmanager
