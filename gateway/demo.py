@@ -22,7 +22,7 @@ from gateway.app import create_app
 from gateway.bootstrap import Hub, ensure_keyring, open_hub
 from gateway.database import migrate
 from ledger.model import BEIJING, Command, Subject, format_hours, new_credit, new_reversal
-from ledger.service import Outcome
+from ledger.model import Outcome
 
 DEMO_PORT = 8080
 DEMO_SETTINGS = """\

@@ -24,7 +24,7 @@ Hours = NewType("Hours", int)
 """Hundredths of an hour: ``Hours(350)`` is 3.5 hours."""
 
 PersonId = NewType("PersonId", str)
-Sequence = NewType("Sequence", int)
+SequenceNumber = NewType("SequenceNumber", int)
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 GENESIS_HASH = "0" * 64
@@ -169,8 +169,35 @@ class Reversal:
         return sha256_hex(canonical_json({"source": self.source.value, "record_id": self.record_id}))
 
 
-Command = Credit | Reversal
+class HoldReason(enum.StrEnum):
+    CONFLICT = "conflict"
+    """The record differs from the stored version of it (decided by the ledger)."""
+    UNKNOWN_PERSON = "unknown_person"
+    """The source names a learner the hub cannot match to a person yet."""
+    MALFORMED = "malformed"
+    """The source's record could not be read into a command."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A record a source sent that cannot be counted as it is: kept for an operator.
+
+    ``payload`` is opaque to the ledger: a caller whose payload holds personal data encrypts it
+    first. ``payload_hash`` (of the source's raw record) makes holding it again a no-op.
+    """
+
+    source: Source
+    record_id: str
+    kind: EntryKind
+    reason: HoldReason
+    payload: str
+    payload_hash: str
+    detail: str
+
+
+Command = Credit | Reversal | Hold
 _Code = TypeVar("_Code", Source, Subject)
+DELIVERY_ID_CHARACTERS_MAX = 200
 
 
 def new_credit(
@@ -261,7 +288,7 @@ def _payload_hash(value: str, errors: list[FieldError]) -> None:
 class Entry:
     """One immutable line of the ledger. A reversal's hours subtract from its subject."""
 
-    seq: Sequence
+    seq: SequenceNumber
     kind: EntryKind
     person_id: PersonId
     year: int
@@ -276,7 +303,7 @@ class Entry:
     actor: str
     payload_hash: str
     content_hash: str
-    reverses_seq: Sequence | None
+    reverses_seq: SequenceNumber | None
     reason: str | None
     prev_hash: str
     hash: str
@@ -448,9 +475,38 @@ class HeldRecord:
     source: Source
     record_id: str
     kind: EntryKind
-    existing_seq: Sequence | None
+    existing_seq: SequenceNumber | None
     payload: str
     detail: str
+    received_at: datetime
+
+
+class OutcomeKind(enum.StrEnum):
+    APPENDED = "appended"
+    """New entries were written (a credit, and a waiting reversal of it if there was one)."""
+    DUPLICATE = "duplicate"
+    """The same record with the same content is already in the ledger: nothing changed."""
+    HELD = "held"
+    """The record contradicts the stored one: both are kept, the new one for an operator."""
+    PENDING = "pending"
+    """A reversal of a record that is not there yet: kept, applied when the record arrives."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: OutcomeKind
+    entries: tuple[Entry, ...] = ()
+    """The entries written, or for a duplicate the stored entry."""
+    held: HeldRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One command as a source delivered it; ``delivery_id`` is the source's own id for the
+    delivery (a webhook id, a page item's version, a form's record and time, a file line)."""
+
+    command: Command
+    delivery_id: str
     received_at: datetime
 
 

@@ -7,10 +7,9 @@ Every write is one transaction under the chain's lock: the check and the write c
 from __future__ import annotations
 
 import asyncio
-import enum
 import random
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,14 +26,19 @@ from ledger.model import (
     BalanceKey,
     Command,
     Credit,
+    Delivery,
     Entry,
     EntryKind,
     Evaluation,
     HeldRecord,
+    Hold,
+    HoldReason,
+    Outcome,
+    OutcomeKind,
     PendingReversal,
     RecordKey,
     Reversal,
-    Sequence,
+    SequenceNumber,
     Source,
     YearRules,
     canonical_json,
@@ -52,25 +56,6 @@ WRITE_ATTEMPTS_MAX = 8
 RETRY_DELAY_SECONDS_BASE = 0.01
 COMMANDS_PER_BATCH_MAX = 1000
 VERIFY_ENTRIES_PER_READ = 1000
-
-
-class OutcomeKind(enum.StrEnum):
-    APPENDED = "appended"
-    """New entries were written (a credit, and a waiting reversal of it if there was one)."""
-    DUPLICATE = "duplicate"
-    """The same record with the same content is already in the ledger: nothing changed."""
-    HELD = "held"
-    """The record contradicts the stored one: both are kept, the new one for an operator."""
-    PENDING = "pending"
-    """A reversal of a record that is not there yet: kept, applied when the record arrives."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    kind: OutcomeKind
-    entries: tuple[Entry, ...] = ()
-    """The entries written, or for a duplicate the stored entry."""
-    held: HeldRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +85,30 @@ class _Plan:
     entries: list[Entry] = field(default_factory=list)
     balance_deltas: dict[BalanceKey, int] = field(default_factory=lambda: defaultdict(int))
     new_pending: list[PendingReversal] = field(default_factory=list)
-    applied: dict[RecordKey, Sequence] = field(default_factory=dict)
+    applied: dict[RecordKey, SequenceNumber] = field(default_factory=dict)
     held: list[HeldRecord] = field(default_factory=list)
 
     def take(self, command: Command) -> Outcome:
         if isinstance(command, Credit):
             return self._take_credit(command)
-        return self._take_reversal(command)
+        if isinstance(command, Reversal):
+            return self._take_reversal(command)
+        return self._take_hold(command)
+
+    def _take_hold(self, hold: Hold) -> Outcome:
+        record = HeldRecord(
+            fingerprint=_fingerprint(hold.reason, hold.source, hold.record_id, hold.payload_hash),
+            reason=hold.reason.value,
+            source=hold.source,
+            record_id=hold.record_id,
+            kind=hold.kind,
+            existing_seq=None,
+            payload=hold.payload,
+            detail=hold.detail,
+            received_at=self.now,
+        )
+        self.held.append(record)
+        return Outcome(OutcomeKind.HELD, held=record)
 
     def _take_credit(self, credit: Credit) -> Outcome:
         stored = self.stored.get((credit.source, credit.record_id, EntryKind.CREDIT))
@@ -176,10 +178,10 @@ class _Plan:
         content_hash: str,
         actor: str,
         payload_hash: str,
-        reverses_seq: Sequence | None,
+        reverses_seq: SequenceNumber | None,
         reason: str | None,
     ) -> Entry:
-        seq = Sequence(self.seq + 1)
+        seq = SequenceNumber(self.seq + 1)
         year = template.year
         document = chain_document(
             seq=seq,
@@ -230,17 +232,8 @@ class _Plan:
 
     def _hold_conflict(self, credit: Credit, stored: Entry) -> Outcome:
         record = HeldRecord(
-            fingerprint=sha256_hex(
-                canonical_json(
-                    {
-                        "reason": "conflict",
-                        "source": credit.source.value,
-                        "record_id": credit.record_id,
-                        "content_hash": credit.content_hash,
-                    }
-                )
-            ),
-            reason="conflict",
+            fingerprint=_fingerprint(HoldReason.CONFLICT, credit.source, credit.record_id, credit.content_hash),
+            reason=HoldReason.CONFLICT.value,
             source=credit.source,
             record_id=credit.record_id,
             kind=EntryKind.CREDIT,
@@ -251,6 +244,13 @@ class _Plan:
         )
         self.held.append(record)
         return Outcome(OutcomeKind.HELD, held=record)
+
+
+def _fingerprint(reason: HoldReason, source: Source, record_id: str, content: str) -> str:
+    """What makes holding the same version of a record again a no-op."""
+    return sha256_hex(
+        canonical_json({"reason": reason.value, "source": source.value, "record_id": record_id, "content": content})
+    )
 
 
 def credit_document(credit: Credit) -> dict[str, object]:
@@ -294,9 +294,20 @@ class Ledger:
             raise NoRulesForYear(year) from None
 
     async def record(self, command: Command) -> Outcome:
-        """Record one credit or reversal; see ``record_batch``."""
+        """Record one command; see ``record_batch``."""
         (outcome,) = await self.record_batch([command])
         return outcome
+
+    async def receive(self, deliveries: list[Delivery]) -> list[Outcome]:
+        """Record what sources delivered, in one transaction, with a receipt of each delivery
+        and of what the ledger made of it. Raises as ``record_batch`` does."""
+        commands = [delivery.command for delivery in deliveries]
+        self._check_batch(commands)
+        return await self._write(commands, deliveries)
+
+    def check(self, command: Command) -> None:
+        """Refuse a command that could never be recorded; raises ``InvalidCommand`` or ``NoRulesForYear``."""
+        self._check_against_rules(command, None)
 
     async def record_batch(self, commands: list[Command]) -> list[Outcome]:
         """Record commands in one transaction, all or none, with an outcome for each.
@@ -304,11 +315,14 @@ class Ledger:
         Raises ``InvalidCommand`` or ``NoRulesForYear`` before writing anything, and
         ``LedgerUnavailable`` when the store keeps failing.
         """
+        self._check_batch(commands)
+        return await self._write(commands, ())
+
+    def _check_batch(self, commands: list[Command]) -> None:
         if len(commands) > COMMANDS_PER_BATCH_MAX:
             raise InvalidCommand([FieldError("commands", f"at most {COMMANDS_PER_BATCH_MAX} in one batch")])
         for index, command in enumerate(commands):
             self._check_against_rules(command, index if len(commands) > 1 else None)
-        return await self._write(commands)
 
     def _check_against_rules(self, command: Command, index: int | None) -> None:
         if not isinstance(command, Credit):
@@ -321,7 +335,7 @@ class Ledger:
                 [FieldError(f"{prefix}hours", f"must be at most {format_hours(limit)} for a {command.source} record")]
             )
 
-    async def _write(self, commands: list[Command]) -> list[Outcome]:
+    async def _write(self, commands: list[Command], deliveries: Sequence[Delivery]) -> list[Outcome]:
         for attempt in range(WRITE_ATTEMPTS_MAX):
             try:
                 async with self._store.writing() as writer:
@@ -340,6 +354,7 @@ class Ledger:
                     await writer.keep_pending(plan.new_pending)
                     await writer.mark_applied(plan.applied)
                     await writer.hold(plan.held)
+                    await writer.keep_receipts(list(zip(deliveries, outcomes, strict=False)))
             except WriteConflict:
                 jitter = random.uniform(0.5, 1.5)  # noqa: S311  (spreads retries; nothing secret)
                 await asyncio.sleep(RETRY_DELAY_SECONDS_BASE * 2**attempt * jitter)

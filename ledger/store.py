@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -38,14 +39,19 @@ from ledger.model import (
     GENESIS_HASH,
     Balance,
     BalanceKey,
+    Command,
+    Credit,
+    Delivery,
     Entry,
     EntryKind,
     HeldRecord,
     Hours,
+    Outcome,
     PendingReversal,
     PersonId,
     RecordKey,
-    Sequence,
+    Reversal,
+    SequenceNumber,
     Source,
     Subject,
 )
@@ -54,12 +60,14 @@ from ledger.tables import (
     LedgerBalanceRow,
     LedgerEntryRow,
     PendingReversalRow,
+    ReceiptRow,
 )
 
 ENTRY: Table = LedgerEntryRow.metadata.tables["ledger_entry"]
 BALANCE: Table = LedgerBalanceRow.metadata.tables["ledger_balance"]
 PENDING: Table = PendingReversalRow.metadata.tables["ledger_pending_reversal"]
 HELD: Table = HeldRecordRow.metadata.tables["ledger_held_record"]
+RECEIPT: Table = ReceiptRow.metadata.tables["ledger_receipt"]
 
 CHAIN_LOCK_KEY = 0x4C454447  # "LEDG": the PostgreSQL advisory lock that serialises appenders
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialisation failure, deadlock, lock not available
@@ -73,7 +81,7 @@ def entry_from_row(row: Row[Any]) -> Entry:
     """An ``Entry`` from a row of ``ledger_entry``."""
     reverses_seq = row.reverses_seq
     return Entry(
-        seq=Sequence(row.seq),
+        seq=SequenceNumber(row.seq),
         kind=EntryKind(row.kind),
         person_id=PersonId(row.person_id),
         year=row.year,
@@ -88,7 +96,7 @@ def entry_from_row(row: Row[Any]) -> Entry:
         actor=row.actor,
         payload_hash=row.payload_hash,
         content_hash=row.content_hash,
-        reverses_seq=None if reverses_seq is None else Sequence(reverses_seq),
+        reverses_seq=None if reverses_seq is None else SequenceNumber(reverses_seq),
         reason=row.reason,
         prev_hash=row.prev_hash,
         hash=row.hash,
@@ -269,7 +277,7 @@ class SqlLedgerWriter:
                 ],
             )
 
-    async def mark_applied(self, applied: Mapping[RecordKey, Sequence]) -> None:
+    async def mark_applied(self, applied: Mapping[RecordKey, SequenceNumber]) -> None:
         for (source, record_id), seq in applied.items():
             await self.connection.execute(
                 update(PENDING)
@@ -299,6 +307,37 @@ class SqlLedgerWriter:
                 for record in records
             ],
         )
+
+    async def keep_receipts(self, receipts: list[tuple[Delivery, Outcome]]) -> None:
+        """A receipt of each delivery with the outcome the ledger decided for it."""
+        if not receipts:
+            return
+        recorded_at = datetime.now(UTC)
+        await self.connection.execute(
+            insert(RECEIPT),
+            [
+                {
+                    "source": delivery.command.source.value,
+                    "delivery_id": delivery.delivery_id,
+                    "record_id": delivery.command.record_id,
+                    "kind": _kind_of(delivery.command).value,
+                    "outcome": outcome.kind.value,
+                    "entry_seq": outcome.entries[0].seq if outcome.entries else None,
+                    "held_reason": outcome.held.reason if outcome.held else None,
+                    "received_at": delivery.received_at,
+                    "recorded_at": recorded_at,
+                }
+                for delivery, outcome in receipts
+            ],
+        )
+
+
+def _kind_of(command: Command) -> EntryKind:
+    if isinstance(command, Credit):
+        return EntryKind.CREDIT
+    if isinstance(command, Reversal):
+        return EntryKind.REVERSAL
+    return command.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +414,7 @@ class SqlLedgerStore:
                     source=Source(row.source),
                     record_id=row.record_id,
                     kind=EntryKind(row.kind),
-                    existing_seq=None if row.existing_seq is None else Sequence(row.existing_seq),
+                    existing_seq=None if row.existing_seq is None else SequenceNumber(row.existing_seq),
                     payload=row.payload,
                     detail=row.detail,
                     received_at=row.received_at,

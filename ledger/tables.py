@@ -80,3 +80,21 @@ class HeldRecordRow(SQLModel, table=True):
     detail: str = Field(max_length=500)
     received_at: datetime
     status: str = Field(default="held", max_length=16, index=True)
+
+
+class ReceiptRow(SQLModel, table=True):
+    """What a source delivered and what the ledger made of it: the operators' view of ingestion."""
+
+    __tablename__ = "ledger_receipt"
+    __table_args__ = (Index("ix_ledger_receipt_source_received", "source", "received_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=16)
+    delivery_id: str = Field(max_length=200)
+    record_id: str = Field(max_length=200)
+    kind: str = Field(max_length=16)
+    outcome: str = Field(max_length=16)
+    entry_seq: int | None = Field(default=None, sa_type=BigInteger)
+    held_reason: str | None = Field(default=None, max_length=32)
+    received_at: datetime
+    recorded_at: datetime

@@ -7,7 +7,8 @@ import asyncio
 from sqlalchemy import text
 
 from gateway.database import create_engine
-from ledger.service import Ledger, OutcomeKind
+from ledger.model import OutcomeKind
+from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 
 from .conftest import RULES_2021, MakeCredit

@@ -10,8 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.errors import InvalidCommand, NoRulesForYear
-from ledger.model import Balance, EntryKind
-from ledger.service import Ledger, OutcomeKind
+from ledger.model import Balance, EntryKind, OutcomeKind
+from ledger.service import Ledger
 
 from .conftest import BEIJING_OFFSET, MakeCredit, MakeReversal
 

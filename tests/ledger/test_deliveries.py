@@ -1,0 +1,122 @@
+"""What sources deliver: receipts, holds for unknown people and malformed records, group commit."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.database import create_engine
+from ledger.errors import InvalidCommand, LedgerUnavailable
+from ledger.group_commit import running_group_commit
+from ledger.model import Balance, Delivery, EntryKind, Hold, HoldReason, OutcomeKind, Source
+from ledger.service import Ledger
+from ledger.store import SqlLedgerStore
+
+from .conftest import RULES_2021, MakeCredit, MakeReversal, payload_hash
+
+RECEIVED_AT = datetime(2021, 6, 1, 2, 0, tzinfo=UTC)
+
+
+def _hold(record_id: str = "c-9", reason: HoldReason = HoldReason.UNKNOWN_PERSON) -> Hold:
+    return Hold(
+        source=Source.ISCHINESE,
+        record_id=record_id,
+        kind=EntryKind.CREDIT,
+        reason=reason,
+        payload="opaque, encrypted by the caller",
+        payload_hash=payload_hash(record_id),
+        detail="sub was never issued to ischinese",
+    )
+
+
+async def _receipts(engine: AsyncEngine) -> list[tuple[str, str, str, str | None]]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT delivery_id, record_id, outcome, held_reason FROM ledger_receipt ORDER BY id")
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def test_every_delivery_gets_a_receipt_of_its_outcome(
+    ledger: Ledger, engine: AsyncEngine, make_credit: MakeCredit, make_reversal: MakeReversal
+) -> None:
+    outcomes = await ledger.receive(
+        [
+            Delivery(make_credit("c-1"), "msg-1", RECEIVED_AT),
+            Delivery(make_credit("c-1"), "msg-1", RECEIVED_AT),
+            Delivery(make_credit("c-1", hours="5"), "msg-2", RECEIVED_AT),
+            Delivery(make_reversal("c-2"), "msg-3", RECEIVED_AT),
+            Delivery(_hold(), "msg-4", RECEIVED_AT),
+        ]
+    )
+
+    assert [outcome.kind for outcome in outcomes] == [
+        OutcomeKind.APPENDED,
+        OutcomeKind.DUPLICATE,
+        OutcomeKind.HELD,
+        OutcomeKind.PENDING,
+        OutcomeKind.HELD,
+    ]
+    assert await _receipts(engine) == [
+        ("msg-1", "c-1", "appended", None),
+        ("msg-1", "c-1", "duplicate", None),
+        ("msg-2", "c-1", "held", "conflict"),
+        ("msg-3", "c-2", "pending", None),
+        ("msg-4", "c-9", "held", "unknown_person"),
+    ]
+
+
+async def test_holding_the_same_record_again_keeps_one_hold(ledger: Ledger) -> None:
+    await ledger.record(_hold())
+    await ledger.record(_hold())
+    await ledger.record(_hold("c-10", HoldReason.MALFORMED))
+
+    held = await ledger.held_records()
+    assert [(record.record_id, record.reason) for record in held] == [
+        ("c-9", "unknown_person"),
+        ("c-10", "malformed"),
+    ]
+    assert (await ledger.verify_chain()).entries_checked == 0
+
+
+async def test_concurrent_submissions_share_commits_and_each_gets_its_outcome(
+    ledger: Ledger, make_credit: MakeCredit
+) -> None:
+    async with running_group_commit(ledger) as committer:
+        outcomes = await asyncio.gather(
+            *(committer.submit(Delivery(make_credit(f"c-{n % 40}"), f"msg-{n}", RECEIVED_AT)) for n in range(80))
+        )
+
+    kinds = [outcome.kind for outcome in outcomes]
+    assert kinds.count(OutcomeKind.APPENDED) == 40
+    assert kinds.count(OutcomeKind.DUPLICATE) == 40
+    report = await ledger.verify_chain()
+    assert (report.intact, report.entries_checked) == (True, 40)
+    assert await ledger.balance("person-1", 2021) == Balance(public=40 * 350)
+
+
+async def test_a_bad_delivery_is_refused_alone(ledger: Ledger, make_credit: MakeCredit) -> None:
+    async with running_group_commit(ledger) as committer:
+        good = asyncio.create_task(committer.submit(Delivery(make_credit("c-1"), "msg-1", RECEIVED_AT)))
+        with pytest.raises(InvalidCommand, match="hours"):
+            await committer.submit(Delivery(make_credit("c-2", hours="101"), "msg-2", RECEIVED_AT))
+        assert (await good).kind is OutcomeKind.APPENDED
+
+
+async def test_when_the_database_is_down_every_waiter_hears_it(make_credit: MakeCredit) -> None:
+    engine = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    ledger = Ledger(SqlLedgerStore(engine), {2021: RULES_2021})
+    try:
+        async with running_group_commit(ledger) as committer:
+            results = await asyncio.gather(
+                *(committer.submit(Delivery(make_credit(f"c-{n}"), f"msg-{n}", RECEIVED_AT)) for n in range(3)),
+                return_exceptions=True,
+            )
+    finally:
+        await engine.dispose()
+
+    assert [type(result) for result in results] == [LedgerUnavailable] * 3
