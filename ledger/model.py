@@ -510,5 +510,13 @@ class Delivery:
     received_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class SourcePosition:
+    """Where the next read of a pulled source starts (for webtrn, its watermark); opaque here."""
+
+    source: Source
+    position: str
+
+
 def course_key(source: Source, course_code: str) -> str:
     return f"{source.value}:{course_code}"

@@ -40,6 +40,7 @@ from ledger.model import (
     Reversal,
     SequenceNumber,
     Source,
+    SourcePosition,
     YearRules,
     canonical_json,
     chain_document,
@@ -298,12 +299,17 @@ class Ledger:
         (outcome,) = await self.record_batch([command])
         return outcome
 
-    async def receive(self, deliveries: list[Delivery]) -> list[Outcome]:
+    async def receive(self, deliveries: list[Delivery], position: SourcePosition | None = None) -> list[Outcome]:
         """Record what sources delivered, in one transaction, with a receipt of each delivery
-        and of what the ledger made of it. Raises as ``record_batch`` does."""
+        and of what the ledger made of it; with ``position``, move the source's read position in
+        the same transaction. Raises as ``record_batch`` does."""
         commands = [delivery.command for delivery in deliveries]
         self._check_batch(commands)
-        return await self._write(commands, deliveries)
+        return await self._write(commands, deliveries, position)
+
+    async def position(self, source: Source) -> str | None:
+        """Where the next read of a pulled source starts, or ``None`` before the first."""
+        return await self._store.position(source)
 
     def check(self, command: Command) -> None:
         """Refuse a command that could never be recorded; raises ``InvalidCommand`` or ``NoRulesForYear``."""
@@ -316,7 +322,7 @@ class Ledger:
         ``LedgerUnavailable`` when the store keeps failing.
         """
         self._check_batch(commands)
-        return await self._write(commands, ())
+        return await self._write(commands, (), None)
 
     def _check_batch(self, commands: list[Command]) -> None:
         if len(commands) > COMMANDS_PER_BATCH_MAX:
@@ -335,7 +341,9 @@ class Ledger:
                 [FieldError(f"{prefix}hours", f"must be at most {format_hours(limit)} for a {command.source} record")]
             )
 
-    async def _write(self, commands: list[Command], deliveries: Sequence[Delivery]) -> list[Outcome]:
+    async def _write(
+        self, commands: list[Command], deliveries: Sequence[Delivery], position: SourcePosition | None
+    ) -> list[Outcome]:
         for attempt in range(WRITE_ATTEMPTS_MAX):
             try:
                 async with self._store.writing() as writer:
@@ -355,6 +363,8 @@ class Ledger:
                     await writer.mark_applied(plan.applied)
                     await writer.hold(plan.held)
                     await writer.keep_receipts(list(zip(deliveries, outcomes, strict=False)))
+                    if position is not None:
+                        await writer.move_position(position, plan.now)
             except WriteConflict:
                 jitter = random.uniform(0.5, 1.5)  # noqa: S311  (spreads retries; nothing secret)
                 await asyncio.sleep(RETRY_DELAY_SECONDS_BASE * 2**attempt * jitter)

@@ -53,6 +53,7 @@ from ledger.model import (
     Reversal,
     SequenceNumber,
     Source,
+    SourcePosition,
     Subject,
 )
 from ledger.tables import (
@@ -61,6 +62,7 @@ from ledger.tables import (
     LedgerEntryRow,
     PendingReversalRow,
     ReceiptRow,
+    SourcePositionRow,
 )
 
 ENTRY: Table = LedgerEntryRow.metadata.tables["ledger_entry"]
@@ -68,6 +70,7 @@ BALANCE: Table = LedgerBalanceRow.metadata.tables["ledger_balance"]
 PENDING: Table = PendingReversalRow.metadata.tables["ledger_pending_reversal"]
 HELD: Table = HeldRecordRow.metadata.tables["ledger_held_record"]
 RECEIPT: Table = ReceiptRow.metadata.tables["ledger_receipt"]
+POSITION: Table = SourcePositionRow.metadata.tables["ledger_source_position"]
 
 CHAIN_LOCK_KEY = 0x4C454447  # "LEDG": the PostgreSQL advisory lock that serialises appenders
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialisation failure, deadlock, lock not available
@@ -331,6 +334,17 @@ class SqlLedgerWriter:
             ],
         )
 
+    async def move_position(self, position: SourcePosition, now: datetime) -> None:
+        upsert = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(POSITION)
+        await self.connection.execute(
+            upsert.values(
+                source=position.source.value, position=position.position, updated_at=now
+            ).on_conflict_do_update(
+                index_elements=[POSITION.c.source],
+                set_={"position": upsert.excluded.position, "updated_at": upsert.excluded.updated_at},
+            )
+        )
+
 
 def _kind_of(command: Command) -> EntryKind:
     if isinstance(command, Credit):
@@ -403,6 +417,11 @@ class SqlLedgerStore:
     async def head(self) -> tuple[int, str]:
         async with self.reading() as connection:
             return await SqlLedgerWriter(connection).head()
+
+    async def position(self, source: Source) -> str | None:
+        async with self.reading() as connection:
+            result = await connection.execute(select(POSITION.c.position).where(POSITION.c.source == source.value))
+            return result.scalar_one_or_none()
 
     async def held_records(self, status: str = "held") -> list[HeldRecord]:
         async with self.reading() as connection:

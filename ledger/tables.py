@@ -98,3 +98,13 @@ class ReceiptRow(SQLModel, table=True):
     held_reason: str | None = Field(default=None, max_length=32)
     received_at: datetime
     recorded_at: datetime
+
+
+class SourcePositionRow(SQLModel, table=True):
+    """How far the ledger has read a pulled source, written with the entries it read."""
+
+    __tablename__ = "ledger_source_position"
+
+    source: str = Field(primary_key=True, max_length=16)
+    position: str = Field(max_length=1000)
+    updated_at: datetime

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.database import create_engine
 from ledger.errors import InvalidCommand, LedgerUnavailable
 from ledger.group_commit import running_group_commit
-from ledger.model import Balance, Delivery, EntryKind, Hold, HoldReason, OutcomeKind, Source
+from ledger.model import Balance, Delivery, EntryKind, Hold, HoldReason, OutcomeKind, Source, SourcePosition
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 
@@ -120,3 +120,28 @@ async def test_when_the_database_is_down_every_waiter_hears_it(make_credit: Make
         await engine.dispose()
 
     assert [type(result) for result in results] == [LedgerUnavailable] * 3
+
+
+async def test_a_sources_position_moves_with_the_entries_it_read(ledger: Ledger, make_credit: MakeCredit) -> None:
+    assert await ledger.position(Source.WEBTRN) is None
+
+    await ledger.receive(
+        [Delivery(make_credit("88123", source="webtrn"), "88123@1", RECEIVED_AT)],
+        SourcePosition(Source.WEBTRN, "page-1"),
+    )
+    await ledger.receive([], SourcePosition(Source.WEBTRN, "page-2"))
+
+    assert await ledger.position(Source.WEBTRN) == "page-2"
+    assert await ledger.position(Source.ISCHINESE) is None
+
+
+async def test_a_refused_batch_does_not_move_the_position(ledger: Ledger, make_credit: MakeCredit) -> None:
+    await ledger.receive([], SourcePosition(Source.WEBTRN, "page-1"))
+
+    with pytest.raises(InvalidCommand):
+        await ledger.receive(
+            [Delivery(make_credit("88124", source="webtrn", hours="101"), "88124@1", RECEIVED_AT)],
+            SourcePosition(Source.WEBTRN, "page-2"),
+        )
+
+    assert await ledger.position(Source.WEBTRN) == "page-1"

@@ -1,4 +1,4 @@
-"""Receipts of what each source delivered and what the ledger made of it.
+"""Receipts of what each source delivered and what the ledger made of it; read positions of pulled sources.
 
 Revision ID: 0005
 Revises: 0001
@@ -36,7 +36,17 @@ def upgrade() -> None:
         batch_op.create_index("ix_ledger_receipt_source_received", ["source", "received_at"], unique=False)
 
 
+    op.create_table(
+        "ledger_source_position",
+        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("position", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("source"),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("ledger_source_position")
     with op.batch_alter_table("ledger_receipt", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_receipt_source_received")
     op.drop_table("ledger_receipt")
