@@ -9,10 +9,11 @@ from aiohttp import web
 from config import Settings
 from gateway.bootstrap import open_hub
 from gateway.jobs import running_scheduler
-from gateway.keys import HUB, OPENAPI
+from gateway.keys import DELIVERIES, HUB, OPENAPI
 from gateway.openapi import openapi_document
 from gateway.problems import problem_middleware
 from gateway.routes import AREAS
+from ledger.group_commit import running_group_commit
 
 REQUEST_BODY_BYTES_MAX = 1024 * 1024
 
@@ -22,8 +23,9 @@ def create_app(settings: Settings, *, scheduler: bool = False) -> web.Applicatio
     app = web.Application(middlewares=[problem_middleware], client_max_size=REQUEST_BODY_BYTES_MAX)
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
-        async with open_hub(settings) as hub:
+        async with open_hub(settings) as hub, running_group_commit(hub.ledger) as deliveries:
             app[HUB] = hub
+            app[DELIVERIES] = deliveries
             if not scheduler:
                 yield
                 return

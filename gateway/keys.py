@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.bootstrap import Hub
+from ledger.group_commit import GroupCommitter
 
 HUB = web.AppKey("hub", Hub)
 OPENAPI = web.AppKey("openapi", dict[str, object])
+DELIVERIES = web.AppKey("deliveries", GroupCommitter)
