@@ -1,6 +1,7 @@
 """The hub's configuration: settings read once at start-up, and logging."""
 
 from config.errors import ConfigError, SettingProblem, SettingsError
+from config.loading import load_settings
 from config.logging import configure_logging, redact_secrets
 from config.settings import (
     HnouSettings,
@@ -12,7 +13,6 @@ from config.settings import (
     VendorsSettings,
     WebtrnSettings,
     YearRulesSettings,
-    load_settings,
 )
 
 __all__ = [

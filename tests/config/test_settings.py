@@ -18,7 +18,7 @@ from config import (
     SettingsError,
     load_settings,
 )
-from config.settings import _problem_from
+from config.loading import _problem_from
 
 EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "hub.example.toml"
 BASE_URL = "https://hub.example.cn"
