@@ -26,6 +26,8 @@ test: lint
 
 bench: setup
 	$(BIN)/python -m bench.ledger_append
+	$(BIN)/python -m bench.handoff_tokens
+	$(BIN)/python -m bench.webhook_ingestion
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

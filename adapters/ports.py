@@ -15,3 +15,6 @@ class LearnerDirectory(Protocol):
 
     async def person_for_id_number(self, id_number: str) -> PersonId | None:
         """The registered person with this (valid, normalised) ID number, or ``None``."""
+
+    async def link_account(self, vendor: str, subject: str, account_id: str) -> bool:
+        """Record the vendor's account for a pairwise ``sub``; ``False`` when the hub never issued it."""

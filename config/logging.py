@@ -5,6 +5,7 @@ passes `redact_secrets` just before it is rendered: JSON lines when the output
 is not a terminal, a readable console format when it is.
 """
 
+import functools
 import logging
 import re
 import sys
@@ -104,6 +105,8 @@ def _replace_root_handler(output: TextIO, formatter: logging.Formatter, level: s
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request's URL at INFO, and signed query strings (hnou's) carry nonces and signatures.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _gathering_processors() -> list[Processor]:
@@ -155,6 +158,7 @@ def _redacted_value(value: object, depth: int) -> object:
     return mask_text(value if isinstance(value, str) else str(value))
 
 
+@functools.lru_cache(maxsize=4096)  # events reuse a small set of key names; this runs per key per event
 def is_secret_key(key: str) -> bool:
     """Whether a key's name says its value is a secret (`api_key`, `Cookie`, …)."""
     words = _WORD_BOUNDARY.split(_CAMEL_BOUNDARY.sub("_", key).lower())

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
+from adapters.ischinese.receiver import IschineseReceiver
 from config import Settings
 from gateway.bootstrap import open_hub
+from gateway.directory import HubLearnerDirectory
 from gateway.jobs import running_scheduler
-from gateway.keys import DELIVERIES, HUB, OPENAPI
+from gateway.keys import DELIVERIES, DIRECTORY, HUB, ISCHINESE, OPENAPI
 from gateway.openapi import openapi_document
 from gateway.problems import problem_middleware
 from gateway.routes import AREAS
@@ -26,6 +30,10 @@ def create_app(settings: Settings, *, scheduler: bool = False) -> web.Applicatio
         async with open_hub(settings) as hub, running_group_commit(hub.ledger) as deliveries:
             app[HUB] = hub
             app[DELIVERIES] = deliveries
+            app[DIRECTORY] = directory = HubLearnerDirectory(hub.people, hub.handoff)
+            if (ischinese := settings.vendors.ischinese) is not None:
+                secrets = [secret.get_secret_value() for secret in ischinese.webhook_secrets]
+                app[ISCHINESE] = IschineseReceiver(secrets, directory)
             if not scheduler:
                 yield
                 return
@@ -33,6 +41,8 @@ def create_app(settings: Settings, *, scheduler: bool = False) -> web.Applicatio
                 yield
 
     app.cleanup_ctx.append(hub_context)
+    # The pages' templates, one folder per area under gateway/templates; autoescaped.
+    aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("gateway", "templates"), autoescape=True)
     for area in AREAS:
         app.add_routes(area.routes)
     app[OPENAPI] = openapi_document(AREAS)

@@ -18,7 +18,11 @@ from gateway.database import create_engine
 from ledger.model import YearRules, parse_hours
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
+from sso.access.service import Access
+from sso.handoff import Handoff, HandoffConfig, JwtPostVendor, LtiVendor, SigningAlgorithm, SqlHandoffStore, Vendor
+from sso.people.service import PeopleService
 from sso.personal_data import DataKeyring
+from sso.units.service import OrganisationService
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,10 @@ class Hub:
     engine: AsyncEngine
     keyring: DataKeyring
     ledger: Ledger
+    organisation: OrganisationService
+    people: PeopleService
+    access: Access
+    handoff: Handoff
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -44,6 +52,28 @@ def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]
         )
         for year, year_rules in rules.items()
     }
+
+
+def handoff_config(settings: Settings) -> HandoffConfig:
+    """The handoff's view of the settings: the issuer, how each configured vendor is reached, the key schedule."""
+    vendors = settings.vendors
+    links: dict[Vendor, JwtPostVendor | LtiVendor] = {}
+    for vendor, jwt_post in ((Vendor.ISCHINESE, vendors.ischinese), (Vendor.WEBTRN, vendors.webtrn)):
+        if jwt_post is not None:
+            algorithm = SigningAlgorithm(jwt_post.jwt_alg.value)
+            links[vendor] = JwtPostVendor(vendor, jwt_post.name, algorithm, jwt_post.launch_url)
+    if (hnou := vendors.hnou) is not None:
+        links[Vendor.HNOU] = LtiVendor(
+            vendor=Vendor.HNOU,
+            name=hnou.name,
+            algorithm=SigningAlgorithm(hnou.jwt_alg.value),
+            login_url=hnou.login_url,
+            target_link_uri=hnou.target_link_uri,
+            client_id=hnou.client_id,
+            deployment_id=hnou.deployment_id,
+            redirect_uris=tuple(hnou.redirect_uris),
+        )
+    return HandoffConfig(settings.hub.base_url, links, settings.hub.key_activation_delay_seconds)
 
 
 class HubNotReady(Exception):
@@ -70,12 +100,17 @@ def load_keyring(path: Path) -> DataKeyring:
 async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     keyring = load_keyring(settings.hub.data_key_file)
     engine = create_engine(settings.hub.database_url)
+    organisation = OrganisationService(engine)
     try:
         yield Hub(
             settings=settings,
             engine=engine,
             keyring=keyring,
             ledger=Ledger(SqlLedgerStore(engine), ledger_rules(settings.rules)),
+            organisation=organisation,
+            people=PeopleService(engine, keyring, organisation),
+            access=Access.on(engine),
+            handoff=Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings)),
         )
     finally:
         await engine.dispose()

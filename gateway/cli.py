@@ -12,10 +12,15 @@ import typer
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
+from adapters.errors import AdapterError
 from config import Settings, SettingsError, load_settings
 from config.logging import configure_logging
 from gateway.app import create_app
 from gateway.bootstrap import HubNotReady, ensure_keyring, open_hub
+from gateway.commands import keys as key_commands
+from gateway.commands import organisation as organisation_commands
+from gateway.commands import pull as pull_commands
+from gateway.commands import tokens as token_commands
 from gateway.database import migrate as migrate_database
 from gateway.jobs import running_scheduler
 from ledger.errors import LedgerError
@@ -38,6 +43,10 @@ app = typer.Typer(
 )
 ledger_app = typer.Typer(help="The append-only ledger of hours.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(token_commands.app, name="tokens")
+app.add_typer(key_commands.app, name="keys")
+app.add_typer(organisation_commands.app, name="organisation")
+app.add_typer(pull_commands.app, name="pull")
 
 ConfigOption = Annotated[
     Path | None,
@@ -53,6 +62,9 @@ def migrate(config: ConfigOption = None) -> None:
     settings = load_settings(config)
     migrate_database(settings.hub.database_url)
     typer.echo("database schema is up to date")
+    loaded = organisation_commands.load_configured_organisation(settings)
+    if loaded is not None:
+        typer.echo(loaded)
     if ensure_keyring(settings.hub.data_key_file):
         key_file = settings.hub.data_key_file
         typer.echo(f"created the personal-data key {key_file}: back it up, the data cannot be read without it")
@@ -67,7 +79,8 @@ def serve(
 ) -> None:
     """Serve the HTTP interface (and the scheduled jobs, unless --no-scheduler)."""
     settings = load_settings(config)
-    web.run_app(create_app(settings, scheduler=not no_scheduler), host=host, port=port, print=None)
+    # Each route logs what it did; aiohttp's line per request would double the logging cost.
+    web.run_app(create_app(settings, scheduler=not no_scheduler), host=host, port=port, print=None, access_log=None)
 
 
 @app.command()
@@ -127,7 +140,7 @@ def main() -> None:
         _fail(error.format_message(), error.exit_code)
     except typer.Abort:
         _fail("aborted", EXIT_FAILURE)
-    except (SettingsError, CommandFailed, LedgerError, HubNotReady, IdentityError) as error:
+    except (SettingsError, CommandFailed, LedgerError, HubNotReady, IdentityError, AdapterError) as error:
         _fail(str(error), EXIT_FAILURE)
     except (DBAPIError, OSError):
         # The driver's message may carry the database URL and its password: say only what failed.

@@ -18,7 +18,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
+import adapters.hnou.tables  # noqa: F401  (registers the hnou nonce table)
 import ledger.tables  # noqa: F401  (importing a package's tables registers them on the metadata)
+import sso.access.tables
+import sso.handoff.tables
+import sso.people.tables
+import sso.units.tables  # noqa: F401  (the last import that binds `sso`)
 
 MIGRATIONS_PATH = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MILLISECONDS = 30_000
@@ -76,6 +81,6 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def migrate(database_url: str, revision: str = "heads") -> None:
+def migrate(database_url: str, revision: str = "head") -> None:
     """Create or upgrade the schema. Blocking: Alembic drives its own event loop in ``env.py``."""
     command.upgrade(alembic_config(database_url), revision)

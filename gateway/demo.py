@@ -21,8 +21,7 @@ from config import Settings, load_settings
 from gateway.app import create_app
 from gateway.bootstrap import Hub, ensure_keyring, open_hub
 from gateway.database import migrate
-from ledger.model import BEIJING, Command, Subject, format_hours, new_credit, new_reversal
-from ledger.model import Outcome
+from ledger.model import BEIJING, Command, Outcome, Subject, format_hours, new_credit, new_reversal
 
 DEMO_PORT = 8080
 DEMO_SETTINGS = """\

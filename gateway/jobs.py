@@ -13,10 +13,17 @@ from contextlib import asynccontextmanager
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 
+from adapters.webtrn.client import WebtrnAccount, open_client
+from adapters.webtrn.puller import WebtrnPuller
+from config import Settings, SettingsError
+from config.errors import SettingProblem
 from gateway.bootstrap import Hub
+from gateway.directory import HubLearnerDirectory
 from ledger.model import BEIJING
 
 MISFIRE_GRACE_SECONDS = 3600
@@ -41,9 +48,37 @@ async def verify_ledger(hub: Hub) -> None:
     )
 
 
-JOBS: dict[str, tuple[Job, CronTrigger]] = {
-    "verify_ledger": (verify_ledger, CronTrigger(hour=2, minute=30, timezone=BEIJING)),
+@asynccontextmanager
+async def webtrn_puller(hub: Hub) -> AsyncIterator[WebtrnPuller]:
+    """The hub's puller of webtrn's completions; raises ``SettingsError`` when webtrn is not configured."""
+    webtrn, start = hub.settings.vendors.webtrn, hub.settings.webtrn_pull_start
+    if webtrn is None or start is None:
+        raise SettingsError([SettingProblem("vendors.webtrn", "is required to pull from webtrn")])
+    secret = webtrn.client_secret.get_secret_value()
+    async with open_client(WebtrnAccount(webtrn.token_url, webtrn.api_base, webtrn.client_id, secret)) as client:
+        yield WebtrnPuller(client, hub.ledger, HubLearnerDirectory(hub.people, hub.handoff), start=start)
+
+
+async def pull_webtrn(hub: Hub) -> None:
+    """Pull webtrn's completions from the watermark to the last page."""
+    async with webtrn_puller(hub) as puller:
+        await puller.pull()
+
+
+def _nightly(_settings: Settings) -> BaseTrigger:
+    return CronTrigger(hour=2, minute=30, timezone=BEIJING)
+
+
+def _webtrn_interval(settings: Settings) -> BaseTrigger | None:
+    webtrn = settings.vendors.webtrn
+    return None if webtrn is None else IntervalTrigger(seconds=webtrn.pull_interval_seconds, timezone=BEIJING)
+
+
+JOBS: dict[str, tuple[Job, Callable[[Settings], BaseTrigger | None]]] = {
+    "verify_ledger": (verify_ledger, _nightly),
+    "pull_webtrn": (pull_webtrn, _webtrn_interval),
 }
+"""Each job and its schedule under the settings; ``None``: not scheduled (its vendor is not configured)."""
 
 
 async def run_exclusively(hub: Hub, name: str) -> bool:
@@ -84,10 +119,12 @@ async def running_scheduler(hub: Hub) -> AsyncIterator[AsyncIOScheduler]:
         timezone=BEIJING,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
     )
-    for name, (_job, trigger) in JOBS.items():
-        scheduler.add_job(run_exclusively, trigger, args=[hub, name], id=name, name=name)
+    triggers = {name: schedule(hub.settings) for name, (_job, schedule) in JOBS.items()}
+    for name, trigger in triggers.items():
+        if trigger is not None:
+            scheduler.add_job(run_exclusively, trigger, args=[hub, name], id=name, name=name)
     scheduler.start()
-    log.info("scheduler_started", jobs=sorted(JOBS))
+    log.info("scheduler_started", jobs=sorted(name for name, trigger in triggers.items() if trigger is not None))
     try:
         yield scheduler
     finally:

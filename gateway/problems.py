@@ -7,18 +7,45 @@ from collections.abc import Awaitable, Callable, Sequence
 import structlog
 from aiohttp import web
 
+from adapters.errors import BodyTooLarge, DeliveryInvalid, SignatureRefused
+from adapters.webtrn.errors import PullFailed
+from gateway.bearer import BearerTokenInvalid, BearerTokenRequired
+from gateway.sessions import SessionRequired
 from ledger.errors import FieldError, InvalidCommand, LedgerError, LedgerUnavailable, NoRulesForYear
+from sso.access.errors import InvalidAccessRequest, OutOfReach, ResetLinkInvalid, TokenNotFound
 from sso.errors import IdentityError
+from sso.handoff.errors import ConsentNotFound, HandoffUnavailable, InvalidConsentRequest, UnknownVendor
+from sso.people.errors import AuthenticationFailed, IdNumberTaken, InvalidPersonData, LoginLocked, PersonNotFound
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://hub.example/problems/"
 
 # Each package's expected errors, most specific first; every class has ``code`` and ``title``.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (BodyTooLarge, 413),
+    (SignatureRefused, 401),
+    (DeliveryInvalid, 400),
     (InvalidCommand, 422),
     (NoRulesForYear, 422),
     (LedgerUnavailable, 503),
     (LedgerError, 400),
+    (SessionRequired, 401),
+    (InvalidPersonData, 422),
+    (IdNumberTaken, 409),
+    (PersonNotFound, 404),
+    (AuthenticationFailed, 401),
+    (LoginLocked, 429),
+    (BearerTokenRequired, 401),
+    (BearerTokenInvalid, 401),
+    (OutOfReach, 404),
+    (InvalidAccessRequest, 422),
+    (TokenNotFound, 404),
+    (ResetLinkInvalid, 410),
+    (UnknownVendor, 404),
+    (InvalidConsentRequest, 422),
+    (ConsentNotFound, 404),
+    (HandoffUnavailable, 503),
+    (PullFailed, 502),  # a pull asked for over HTTP: the vendor failed, not the caller
     (IdentityError, 400),
 )
 EXPECTED_ERRORS = tuple(kind for kind, _status in STATUS_BY_ERROR)
@@ -52,7 +79,9 @@ def problem_for(error: Exception) -> web.Response:
     field_errors: Sequence[FieldError] = getattr(error, "errors", ())
     code: str = getattr(error, "code", "error")
     title: str = getattr(error, "title", "Error")
-    return problem(status, code=code, title=title, detail=str(error), errors=field_errors)
+    # An error of the gateway may name headers of its answer, such as a 401's WWW-Authenticate.
+    headers: dict[str, str] | None = getattr(error, "headers", None)
+    return problem(status, code=code, title=title, detail=str(error), errors=field_errors, headers=headers)
 
 
 @web.middleware

@@ -20,6 +20,7 @@ from ledger.model import Delivery, Outcome
 from ledger.service import COMMANDS_PER_BATCH_MAX, Ledger
 
 QUEUED_DELIVERIES_MAX = 10_000
+LINGER_SECONDS = 0.002
 
 
 @dataclass(slots=True)
@@ -55,9 +56,15 @@ class GroupCommitter:
         """Commit queued deliveries until cancelled."""
         while True:
             batch = [await self._queue.get()]
+            await self._let_arrivals_queue()
             while len(batch) < self._batch_size_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._commit(batch)
+
+    async def _let_arrivals_queue(self) -> None:
+        """Give requests already being handled a moment to join this batch: without it, the
+        batches alternate between one delivery and all the others."""
+        await asyncio.sleep(LINGER_SECONDS)
 
     async def _commit(self, batch: list[_Waiting]) -> None:
         try:

@@ -10,12 +10,13 @@ ID number, a plaintext, a key or a token: they are safe to log and to show.
     │   ├── DecryptionFailed        a token that is malformed, tampered or of another context
     │   ├── UnknownDataKey          key_id: a token made with a key the keyring does not hold
     │   └── KeyFileInvalid          a key file that cannot be read or does not validate
-    ├── OrganisationInvalid         an organisation file with a bad entry
+    ├── OrganisationInvalid         problems: an organisation file's bad entries, every one
     └── UnknownOrganisationCode     a region, department or institution code that does not exist
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import ClassVar
 
@@ -106,10 +107,14 @@ class KeyFileInvalid(PersonalDataError):
 
 
 class OrganisationInvalid(IdentityError):
-    """An organisation file with an entry that does not validate; the detail names it."""
+    """An organisation file with entries that do not validate; ``problems`` names each one."""
 
     code = "organisation_invalid"
     title = "Invalid organisation file"
+
+    def __init__(self, detail: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(detail)
+        self.problems = tuple(problems) or (detail,)
 
 
 class UnknownOrganisationCode(IdentityError):

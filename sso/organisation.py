@@ -57,6 +57,7 @@ DEPARTMENTS_MAX: Final = 50_000
 INSTITUTIONS_MAX: Final = 200_000
 REGION_DEPTH_MAX: Final = 5
 NAME_CHARACTERS_MAX: Final = 100
+PROBLEMS_REPORTED_MAX: Final = 100
 
 _REGION_CODE: Final = re.compile(r"[0-9]{6}", re.ASCII)
 _UNIT_CODE: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,39}", re.ASCII)
@@ -190,30 +191,54 @@ def load_organisation(path: Path) -> Organisation:
     try:
         return parse_organisation(_read_document(path))
     except OrganisationInvalid as exc:
-        raise OrganisationInvalid(f"organisation file {path}: {exc.detail}") from exc.__cause__
+        raise OrganisationInvalid(
+            f"organisation file {path}: {exc.detail}",
+            [f"organisation file {path}: {problem}" for problem in exc.problems],
+        ) from exc.__cause__
 
 
 def parse_organisation(document: object) -> Organisation:
-    """Return the organisation in a decoded JSON document. Raises ``OrganisationInvalid`` naming the bad entry."""
+    """Return the organisation in a decoded JSON document.
+
+    Raises ``OrganisationInvalid`` whose ``problems`` name every bad entry (up to ``PROBLEMS_REPORTED_MAX``);
+    an entry that refers to a bad one is reported too.
+    """
     if not isinstance(document, dict):
         raise OrganisationInvalid("the document is not a JSON object")
     if not _REQUIRED_NAMES <= set(document) <= _REQUIRED_NAMES | {"about"}:
         raise OrganisationInvalid("the document has the names regions, departments, institutions and optionally about")
-    return build_organisation(
-        _entries(document["regions"], "regions", REGIONS_MAX, _region_from),
-        _entries(document["departments"], "departments", DEPARTMENTS_MAX, _department_from),
-        _entries(document["institutions"], "institutions", INSTITUTIONS_MAX, _institution_from),
-    )
+    problems: list[str] = []
+    regions = _entries(document["regions"], "regions", REGIONS_MAX, _region_from, problems)
+    departments = _entries(document["departments"], "departments", DEPARTMENTS_MAX, _department_from, problems)
+    institutions = _entries(document["institutions"], "institutions", INSTITUTIONS_MAX, _institution_from, problems)
+    organisation = _build(regions, departments, institutions, problems)
+    _raise_problems(problems)
+    return organisation
 
 
 def build_organisation(
     regions: Sequence[Region], departments: Sequence[Department], institutions: Sequence[Institution]
 ) -> Organisation:
-    """Return the organisation of these entries once every reference resolves. Raises ``OrganisationInvalid``."""
+    """Return the organisation of these entries once every reference resolves.
+
+    Raises ``OrganisationInvalid`` whose ``problems`` name every bad entry.
+    """
+    problems: list[str] = []
+    organisation = _build(regions, departments, institutions, problems)
+    _raise_problems(problems)
+    return organisation
+
+
+def _build(
+    regions: Sequence[Region],
+    departments: Sequence[Department],
+    institutions: Sequence[Institution],
+    problems: list[str],
+) -> Organisation:
     owners: dict[str, str] = {}
-    region_map = _index_regions(regions, owners)
-    department_map = _index_departments(departments, region_map, owners)
-    institution_map = _index_institutions(institutions, region_map, department_map, owners)
+    region_map = _index_regions(regions, owners, problems)
+    department_map = _index_departments(departments, region_map, owners, problems)
+    institution_map = _index_institutions(institutions, region_map, department_map, owners, problems)
     return Organisation(
         regions=MappingProxyType(region_map),
         departments=MappingProxyType(department_map),
@@ -224,35 +249,55 @@ def build_organisation(
     )
 
 
-def _index_regions(regions: Sequence[Region], owners: dict[str, str]) -> dict[RegionCode, Region]:
+def _raise_problems(problems: Sequence[str]) -> None:
+    if not problems:
+        return
+    shown = list(problems[:PROBLEMS_REPORTED_MAX])
+    if len(problems) > PROBLEMS_REPORTED_MAX:
+        shown.append(f"and {len(problems) - PROBLEMS_REPORTED_MAX} more problems")
+    raise OrganisationInvalid("; ".join(shown), shown)
+
+
+def _index_regions(regions: Sequence[Region], owners: dict[str, str], problems: list[str]) -> dict[RegionCode, Region]:
     region_map: dict[RegionCode, Region] = {}
     for position, region in enumerate(regions):
-        where = _claim(owners, region.code, f"regions[{position}] ({region.code} {region.name})")
+        where = f"regions[{position}] ({region.code} {region.name})"
+        if not _claim(owners, region.code, where, problems):
+            continue
         if region.parent is not None and region.parent not in region_map:
-            raise OrganisationInvalid(f"{where}: parent {region.parent} is not a region listed before it")
+            problems.append(f"{where}: parent {region.parent} is not a region listed before it")
+            continue
         region_map[region.code] = region
         if len(_lineage(region_map, region.code)) > REGION_DEPTH_MAX:
-            raise OrganisationInvalid(f"{where}: deeper than {REGION_DEPTH_MAX} levels")
+            problems.append(f"{where}: deeper than {REGION_DEPTH_MAX} levels")
+            del region_map[region.code]
     return region_map
 
 
 def _index_departments(
-    departments: Sequence[Department], region_map: Mapping[RegionCode, Region], owners: dict[str, str]
+    departments: Sequence[Department],
+    region_map: Mapping[RegionCode, Region],
+    owners: dict[str, str],
+    problems: list[str],
 ) -> dict[DepartmentCode, Department]:
     department_map: dict[DepartmentCode, Department] = {}
     personnel: dict[RegionCode, str] = {}
     for position, department in enumerate(departments):
-        where = _claim(owners, department.code, f"departments[{position}] ({department.code} {department.name})")
+        where = f"departments[{position}] ({department.code} {department.name})"
+        if not _claim(owners, department.code, where, problems):
+            continue
         if department.region not in region_map:
-            raise OrganisationInvalid(f"{where}: region {department.region} is not a region")
+            problems.append(f"{where}: region {department.region} is not a region")
+            continue
         if department.kind is DepartmentKind.PERSONNEL and department.region in personnel:
-            raise OrganisationInvalid(f"{where}: region {department.region} already has {personnel[department.region]}")
+            problems.append(f"{where}: region {department.region} already has {personnel[department.region]}")
+            continue
         if department.kind is DepartmentKind.PERSONNEL:
             personnel[department.region] = where
         department_map[department.code] = department
     for position, region in enumerate(region_map.values()):
         if region.code not in personnel:
-            raise OrganisationInvalid(f"regions[{position}] ({region.code} {region.name}): no personnel department")
+            problems.append(f"regions[{position}] ({region.code} {region.name}): no personnel department")
     return department_map
 
 
@@ -261,26 +306,42 @@ def _index_institutions(
     region_map: Mapping[RegionCode, Region],
     department_map: Mapping[DepartmentCode, Department],
     owners: dict[str, str],
+    problems: list[str],
 ) -> dict[InstitutionCode, Institution]:
     institution_map: dict[InstitutionCode, Institution] = {}
     for position, institution in enumerate(institutions):
-        where = _claim(owners, institution.code, f"institutions[{position}] ({institution.code} {institution.name})")
-        if institution.region not in region_map:
-            raise OrganisationInvalid(f"{where}: region {institution.region} is not a region")
-        department = department_map.get(institution.department)
-        if department is None or department.kind is not DepartmentKind.COMPETENT:
-            raise OrganisationInvalid(f"{where}: department {institution.department} is not a competent department")
-        if department.region not in _lineage(region_map, institution.region):
-            raise OrganisationInvalid(f"{where}: department {department.code} is not of its region or one above it")
+        where = f"institutions[{position}] ({institution.code} {institution.name})"
+        if not _claim(owners, institution.code, where, problems):
+            continue
+        problem = _institution_problem(institution, region_map, department_map)
+        if problem is not None:
+            problems.append(f"{where}: {problem}")
+            continue
         institution_map[institution.code] = institution
     return institution_map
 
 
-def _claim(owners: dict[str, str], code: str, where: str) -> str:
+def _institution_problem(
+    institution: Institution,
+    region_map: Mapping[RegionCode, Region],
+    department_map: Mapping[DepartmentCode, Department],
+) -> str | None:
+    if institution.region not in region_map:
+        return f"region {institution.region} is not a region"
+    department = department_map.get(institution.department)
+    if department is None or department.kind is not DepartmentKind.COMPETENT:
+        return f"department {institution.department} is not a competent department"
+    if department.region not in _lineage(region_map, institution.region):
+        return f"department {department.code} is not of its region or one above it"
+    return None
+
+
+def _claim(owners: dict[str, str], code: str, where: str, problems: list[str]) -> bool:
     if code in owners:
-        raise OrganisationInvalid(f"{where}: code {code} is already used by {owners[code]}")
+        problems.append(f"{where}: code {code} is already used by {owners[code]}")
+        return False
     owners[code] = where
-    return where
+    return True
 
 
 def _lineage(region_map: Mapping[RegionCode, Region], code: RegionCode) -> list[RegionCode]:
@@ -332,16 +393,25 @@ def _refuse_duplicate_names(pairs: list[tuple[str, object]]) -> dict[str, object
 
 
 def _entries(
-    value: object, kind: str, count_max: int, parse: Callable[[dict[str, object], str], _Entry]
+    value: object,
+    kind: str,
+    count_max: int,
+    parse: Callable[[dict[str, object], str], _Entry],
+    problems: list[str],
 ) -> list[_Entry]:
     if not isinstance(value, list) or len(value) > count_max:
-        raise OrganisationInvalid(f"{kind} is not a list of at most {count_max} entries")
+        problems.append(f"{kind} is not a list of at most {count_max} entries")
+        return []
     entries: list[_Entry] = []
     for position, item in enumerate(value):
         where = f"{kind}[{position}]"
         if not isinstance(item, dict):
-            raise OrganisationInvalid(f"{where}: not an object")
-        entries.append(parse(item, where))
+            problems.append(f"{where}: not an object")
+            continue
+        try:
+            entries.append(parse(item, where))
+        except OrganisationInvalid as exc:
+            problems.append(exc.detail)
     return entries
 
 

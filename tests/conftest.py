@@ -11,7 +11,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -126,3 +126,90 @@ def settings_file(tmp_path: Path, database_url: str) -> Path:
     path.write_text(SETTINGS.format(database_url=database_url, directory=tmp_path), encoding="utf-8")
     ensure_keyring(tmp_path / "data.key")
     return path
+
+
+# ---------------------------------------------------------------- personal data: logs and the raw database
+
+
+class PersonalDataProbe:
+    """Every log line written while it is open, and the raw database, to search both for personal data.
+
+    Use it through the ``personal_data_probe`` fixture: run the flows, then
+    ``assert await probe.places_holding(needles) == {}``.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        import io
+
+        self.database_url = database_url
+        self.stream = io.StringIO()
+
+    def logs(self) -> str:
+        """Everything structlog and the standard library logged, at debug level and above."""
+        return self.stream.getvalue()
+
+    async def database_dump(self) -> dict[str, str]:
+        """Every row of every table, every column as text, by table name; for SQLite also its raw files."""
+        from sqlalchemy import inspect
+
+        engine = create_engine(self.database_url)
+        dump: dict[str, str] = {}
+        try:
+            async with engine.connect() as connection:
+                names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+                for name in names:
+                    # The names come from the database's own catalogue.
+                    rows = (await connection.execute(text(f'SELECT * FROM "{name}"'))).all()  # noqa: S608
+                    dump[f"table {name}"] = "\n".join(" | ".join(str(value) for value in row) for row in rows)
+        finally:
+            await engine.dispose()
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database:
+            for path in Path(url.database).parent.glob(Path(url.database).name + "*"):
+                dump[f"file {path.name}"] = path.read_bytes().decode("latin-1")
+        return dump
+
+    async def places_holding(self, needles: set[str]) -> dict[str, list[str]]:
+        """Each needle found, with the places that hold it: ``logs``, ``table <name>`` or ``file <name>``."""
+        haystacks = {"logs": self.logs(), **await self.database_dump()}
+        found = {needle: [place for place, hay in haystacks.items() if needle in hay] for needle in needles}
+        return {needle: places for needle, places in found.items() if places}
+
+
+def id_number_needles(id_number: str) -> set[str]:
+    """An ID number as it could leak: whole with either case of x, and without its check character."""
+    return {id_number.upper(), id_number.lower(), id_number[:17]}
+
+
+@pytest.fixture
+def personal_data_probe(database_url: str) -> Iterator[PersonalDataProbe]:
+    """Logs captured at debug level (structlog, the standard library, SQLAlchemy's statements) while the test runs."""
+    import logging
+
+    import structlog
+
+    from config.logging import configure_logging
+
+    root, statements = logging.getLogger(), logging.getLogger("sqlalchemy.engine")
+    saved_handlers, saved_level, saved_structlog = list(root.handlers), root.level, structlog.get_config()
+    saved_statements_level = statements.level
+    probe = PersonalDataProbe(database_url)
+    configure_logging("debug", json_output=True, stream=probe.stream)
+    # SQLAlchemy keeps its own loggers at WARNING; at DEBUG they log every statement, its parameters and rows.
+    statements.setLevel(logging.DEBUG)
+    try:
+        yield probe
+    finally:
+        statements.setLevel(saved_statements_level)
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)
+        structlog.configure(**saved_structlog)
+
+
+@pytest.fixture
+def id_number_needles_of() -> Callable[[str], set[str]]:
+    """``id_number_needles``, for tests in other folders (a conftest cannot be imported)."""
+    return id_number_needles

@@ -1,0 +1,223 @@
+"""Durable webhook ingestion: ischinese completions through ``hub serve`` (signature checked,
+committed before the 2xx) against a bare aiohttp endpoint that answers 202 without work, driven
+by the same load generator in the same run, on PostgreSQL.
+
+    python -m bench.webhook_ingestion [--requests 4000] [--concurrency 64]
+
+Both servers run as processes of their own on 127.0.0.1; the load comes from this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from sqlalchemy import make_url
+from standardwebhooks import Webhook
+
+from bench.load import LoadReport, Request, drive
+from config import load_settings
+from gateway.bootstrap import ensure_keyring, open_hub
+from gateway.database import migrate
+from sso.handoff import Vendor
+from sso.id_numbers import make_id_number
+from sso.organisation import load_organisation
+
+ADMIN_URL = os.environ.get("HUB_BENCH_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).parents[1]
+SECRET = "whsec_" + base64.b64encode(b"the benchmark's webhook secret!").decode()
+PEOPLE = 20
+TIME_LIMIT_SECONDS = 60
+SETTINGS = """\
+[hub]
+base_url = "http://127.0.0.1:{port}"
+database_url = "{database_url}"
+data_key_file = "{directory}/data.key"
+
+[vendors.ischinese]
+name = "思想天下"
+jwt_alg = "EdDSA"
+launch_url = "http://127.0.0.1:9/sso/launch"
+webhook_secrets = ["{secret}"]
+api_base = "http://127.0.0.1:9/api"
+api_key = "bench"
+
+[rules.2021]
+total_hours = 90
+public_hours = 30
+professional_hours = 60
+hours_per_day = "7.5"
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _admin(statement: str) -> None:
+    url = make_url(ADMIN_URL)
+    connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _seed_people(settings_file: Path) -> list[str]:
+    """Registered people and the ``sub`` ischinese knows each by."""
+    settings = load_settings(settings_file)
+    async with open_hub(settings) as hub:
+        await hub.organisation.replace(load_organisation(ROOT / "config" / "organisation" / "hunan.json"))
+        subjects = []
+        for number in range(PEOPLE):
+            person_id = await hub.people.register(
+                {
+                    "name": "王芳",
+                    "password": "bench4password",
+                    "id_number": make_id_number("430102", date(1985, 1, 1), number + 1),
+                    "gender": "女",
+                    "phone": f"139{number:08d}",
+                    "email": f"bench{number}@example.cn",
+                    "native_place": "湖南长沙",
+                    "education": "大学本科",
+                    "major": "临床医学",
+                    "school": "中南大学",
+                    "graduated_on": "2010-06-30",
+                    "unit_code": "430100-0001",
+                    "title": "其他",
+                }
+            )
+            subjects.append(str(await hub.handoff.subject_for(person_id, Vendor.ISCHINESE)))
+        return subjects
+
+
+def _requests(subjects: list[str], count: int, run: str) -> list[Request]:
+    """Signed completions, each a new record; signed now, so that none is stale when sent."""
+    webhook = Webhook(SECRET)
+    now = datetime.now(UTC)
+    requests = []
+    for number in range(count):
+        message_id = f"{run}-{number}"
+        body = json.dumps(
+            {
+                "type": "completion.created",
+                "timestamp": "2021-06-01T10:00:00+08:00",
+                "data": {
+                    "completion_id": message_id,
+                    "sub": subjects[number % len(subjects)],
+                    "course": {
+                        "id": f"C{number % 50}",
+                        "title": "临床合理用药",
+                        "subject": "professional",
+                        "hours": "0.5",
+                    },
+                    "completed_at": "2021-06-01T09:58:12+08:00",
+                },
+            },
+            ensure_ascii=False,
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": webhook.sign(message_id, now, body),
+        }
+        requests.append(Request("/webhooks/ischinese", headers, body.encode()))
+    return requests
+
+
+@contextmanager
+def _server(command: list[str], port: int) -> Iterator[None]:
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603  (our own programs)
+    try:
+        asyncio.run(_wait_until_listening(port))
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def _wait_until_listening(port: int) -> None:
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as _answer:
+                    return
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def _measure(port: int, requests: list[Request], concurrency: int) -> LoadReport:
+    return asyncio.run(
+        drive(f"http://127.0.0.1:{port}", requests, concurrency=concurrency, time_limit_seconds=TIME_LIMIT_SECONDS)
+    )
+
+
+async def _stored_entries(database_url: str) -> int:
+    url = make_url(database_url)
+    connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM ledger_entry"))
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    arguments = parser.parse_args()
+    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            database_url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+            hub_port, bare_port = _free_port(), _free_port()
+            settings_file = Path(directory) / "hub.toml"
+            settings_file.write_text(
+                SETTINGS.format(port=hub_port, database_url=database_url, directory=directory, secret=SECRET),
+                encoding="utf-8",
+            )
+            migrate(database_url)
+            ensure_keyring(Path(directory) / "data.key")
+            subjects = asyncio.run(_seed_people(settings_file))
+            hub = Path(sys.executable).parent / "hub"
+            serve = [str(hub), "serve", "--no-scheduler", "--port", str(hub_port), "--config", str(settings_file)]
+            with _server([sys.executable, "-m", "bench.bare_endpoint", str(bare_port)], bare_port):
+                bare = _measure(bare_port, _requests(subjects, arguments.requests, "bare"), arguments.concurrency)
+            with _server(serve, hub_port):
+                hub_report = _measure(hub_port, _requests(subjects, arguments.requests, "hub"), arguments.concurrency)
+            stored = asyncio.run(_stored_entries(database_url))
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    print(f"webhook ingestion on PostgreSQL, {arguments.concurrency} concurrent senders (ratio = hub / bare, same run)")
+    for label, report in (("bare 202", bare), ("hub durable", hub_report)):
+        print(
+            f"  {label:<12} {report.per_second:8.0f} req/s   p50 {report.percentile_milliseconds(50):6.1f} ms"
+            f"   p99 {report.percentile_milliseconds(99):6.1f} ms   errors {report.errors}"
+        )
+    print(f"  ratio {hub_report.per_second / bare.per_second:.2f}   (goal >= 0.50)")
+    print(f"  entries committed {stored} of {hub_report.requests - hub_report.errors} answered 2xx")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""``hub keys``: the signing keys behind the handoff tokens and the JWKS.
+
+``hub keys rotate`` publishes a new handoff key per algorithm (EdDSA, ES256, RS256) at once; each
+signs only after ``hub.key_activation_delay_seconds``, so that vendors have fetched it by then. Until
+that moment the previous key keeps signing, and it stays published until every token it signed has
+expired. Document-signing keys are not rotated here: they stay published for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from config import Settings, load_settings
+from gateway.bootstrap import open_hub
+from sso.handoff.model import SigningKeyRecord
+
+app = typer.Typer(help="The signing keys of handoff tokens and documents.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="The TOML settings file (default: $HUB_CONFIG, else ./hub.toml).", show_default=False
+    ),
+]
+
+
+@app.command()
+def rotate(config: ConfigOption = None) -> None:
+    """Publish a new handoff key per algorithm; each signs only after the activation delay."""
+    settings = load_settings(config)
+    for record in asyncio.run(_rotate(settings)):
+        typer.echo(
+            f"{record.algorithm.value}: published key {record.kid}, signing from {record.activates_at.isoformat()}"
+        )
+    typer.echo("the previous keys sign until then, and stay published until the last of their tokens has expired")
+
+
+async def _rotate(settings: Settings) -> list[SigningKeyRecord]:
+    async with open_hub(settings) as hub:
+        return await hub.handoff.rotate_keys()

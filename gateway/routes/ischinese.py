@@ -1,0 +1,77 @@
+"""``POST /webhooks/ischinese``: the size limit here, everything else in the adapter and the ledger.
+
+A 2xx goes out only once the event is committed (group commit); 503 while nothing can be stored,
+so that the vendor retries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+from aiohttp import web
+
+from adapters.errors import BodyTooLarge, DeliveryInvalid
+from adapters.ischinese.receiver import AccountLink
+from adapters.ischinese.webhook import WEBHOOK_BODY_BYTES_MAX
+from gateway.bodies import read_at_most
+from gateway.keys import DELIVERIES, DIRECTORY, ISCHINESE
+from gateway.openapi import problem_answer
+from ledger.errors import FieldError, NoRulesForYear
+
+routes = web.RouteTableDef()
+log = structlog.get_logger(__name__)
+
+
+@routes.post("/webhooks/ischinese")
+async def ischinese_webhook(request: web.Request) -> web.Response:
+    receiver = request.app.get(ISCHINESE)
+    if receiver is None:
+        raise web.HTTPNotFound(text="ischinese is not configured")
+    body = await read_at_most(request, WEBHOOK_BODY_BYTES_MAX)
+    if body is None:
+        raise BodyTooLarge(f"the body is over {WEBHOOK_BODY_BYTES_MAX} bytes")
+    received = await receiver.receive(request.headers, body, datetime.now(UTC))
+    if isinstance(received, AccountLink):
+        linked = await request.app[DIRECTORY].link_account("ischinese", received.sub, received.account_id)
+        log.info("vendor_account_linked", vendor="ischinese", message_id=received.message_id, known=linked)
+        return web.json_response({"status": "linked" if linked else "held"})
+    try:
+        outcome = await request.app[DELIVERIES].submit(received)
+    except NoRulesForYear as refused:  # a valid body the hub cannot count: the vendor's error
+        raise DeliveryInvalid([FieldError("data.completed_at", str(refused))]) from None
+    log.info(
+        "delivery_stored",
+        vendor="ischinese",
+        message_id=received.delivery_id,
+        record_id=received.command.record_id,
+        outcome=outcome.kind.value,
+    )
+    return web.json_response({"status": outcome.kind.value})
+
+
+openapi_paths: dict[str, object] = {
+    "/webhooks/ischinese": {
+        "post": {
+            "summary": "ischinese's Standard Webhooks: completion.created, completion.revoked, account.linked",
+            "operationId": "ischineseWebhook",
+            "parameters": [
+                {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+                for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+            ],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {
+                "200": {
+                    "description": "Stored (appended, duplicate, held or pending), or an account linked",
+                    "content": {
+                        "application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}
+                    },
+                },
+                "400": problem_answer("A well-signed body that is not valid; `errors` names every field"),
+                "401": problem_answer("A missing or bad signature, or a stale timestamp; nothing stored"),
+                "413": problem_answer("The body is over 64 KiB"),
+                "503": problem_answer("Nothing can be stored now; retry"),
+            },
+        }
+    }
+}

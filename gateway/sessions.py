@@ -1,0 +1,84 @@
+"""Staff sessions on the web: the cookie that carries one, and who is signed in.
+
+A route for staff calls ``await signed_in_person(request)``; without a live session it raises
+``SessionRequired``, which the problem middleware answers 401 with ``WWW-Authenticate``. A request
+that carries an ``Authorization`` header is judged by that header alone (hub-api.md), so a session
+cookie beside it is not looked at.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+from urllib.parse import urlsplit
+
+from aiohttp import hdrs, web
+
+from config import Settings
+from gateway.keys import HUB
+from ledger.model import PersonId
+from sso.people.model import SESSION_LIFETIME_SECONDS_MAX, SessionToken
+
+__all__ = [
+    "SESSION_CHALLENGE",
+    "SESSION_COOKIE",
+    "SessionRequired",
+    "clear_session_cookie",
+    "session_token_of",
+    "set_session_cookie",
+    "signed_in_person",
+]
+
+SESSION_COOKIE: Final = "hub_session"
+SESSION_CHALLENGE: Final = f'Session realm="training-hours-hub", cookie="{SESSION_COOKIE}"'
+"""The ``WWW-Authenticate`` challenge of staff routes: sign in to get the session cookie."""
+
+
+class SessionRequired(Exception):
+    """The request has no live staff session; the answer is 401 with the session challenge."""
+
+    code: ClassVar[str] = "session_required"
+    title: ClassVar[str] = "Sign-in required"
+    headers: ClassVar[dict[str, str]] = {hdrs.WWW_AUTHENTICATE: SESSION_CHALLENGE}
+
+    def __init__(self) -> None:
+        super().__init__("sign in with POST /api/v1/login to use this")
+
+
+async def signed_in_person(request: web.Request) -> PersonId:
+    """The person whose live session the request's cookie carries. Raises ``SessionRequired``."""
+    token = session_token_of(request)
+    if token is None:
+        raise SessionRequired
+    person_id = await request.app[HUB].people.person_for_session(token)
+    if person_id is None:
+        raise SessionRequired
+    return person_id
+
+
+def session_token_of(request: web.Request) -> str | None:
+    """The session token the request's cookie carries, unless an ``Authorization`` header overrides it."""
+    if hdrs.AUTHORIZATION in request.headers:
+        return None
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def set_session_cookie(response: web.StreamResponse, token: SessionToken, settings: Settings) -> None:
+    """Give the browser the session cookie: HttpOnly, SameSite=Lax, Path=/, Secure behind https."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_LIFETIME_SECONDS_MAX,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=_is_https(settings),
+    )
+
+
+def clear_session_cookie(response: web.StreamResponse, settings: Settings) -> None:
+    """Tell the browser to forget the session cookie."""
+    response.del_cookie(SESSION_COOKIE, path="/", secure=_is_https(settings), httponly=True, samesite="Lax")
+
+
+def _is_https(settings: Settings) -> bool:
+    return urlsplit(settings.hub.base_url).scheme == "https"

@@ -1,0 +1,1 @@
+"""People: the staff who register, log in and keep their profile; their sessions."""

@@ -1,0 +1,1 @@
+"""The organisation held in the database: regions, departments and institutions."""
