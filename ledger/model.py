@@ -10,7 +10,7 @@ import enum
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import NewType, TypeVar
@@ -153,6 +153,11 @@ class Credit:
         )
 
 
+def reversal_content_hash(source: Source, record_id: str) -> str:
+    """A revocation is one event of its record: every delivery of it is the same."""
+    return sha256_hex(canonical_json({"source": source.value, "record_id": record_id}))
+
+
 @dataclass(frozen=True, slots=True)
 class Reversal:
     """A request to withdraw the hours of an earlier credit of the same source and record."""
@@ -166,7 +171,7 @@ class Reversal:
     @property
     def content_hash(self) -> str:
         """A revocation is one event of its record: every delivery of it is the same."""
-        return sha256_hex(canonical_json({"source": self.source.value, "record_id": self.record_id}))
+        return reversal_content_hash(self.source, self.record_id)
 
 
 class HoldReason(enum.StrEnum):
@@ -314,69 +319,30 @@ class Entry:
 
     def chain_document(self) -> dict[str, object]:
         """Every field but ``hash``, in the form the chain hashes."""
-        return chain_document(
-            seq=self.seq,
-            kind=self.kind,
-            person_id=self.person_id,
-            year=self.year,
-            subject=self.subject,
-            hours=self.hours,
-            source=self.source,
-            record_id=self.record_id,
-            course_code=self.course_code,
-            course_title=self.course_title,
-            completed_at=self.completed_at,
-            recorded_at=self.recorded_at,
-            actor=self.actor,
-            payload_hash=self.payload_hash,
-            content_hash=self.content_hash,
-            reverses_seq=self.reverses_seq,
-            reason=self.reason,
-            prev_hash=self.prev_hash,
-        )
+        return {
+            "seq": self.seq,
+            "kind": self.kind.value,
+            "person_id": self.person_id,
+            "year": self.year,
+            "subject": self.subject.value,
+            "hours": self.hours,
+            "source": self.source.value,
+            "record_id": self.record_id,
+            "course_code": self.course_code,
+            "course_title": self.course_title,
+            "completed_at": utc_text(self.completed_at),
+            "recorded_at": utc_text(self.recorded_at),
+            "actor": self.actor,
+            "payload_hash": self.payload_hash,
+            "content_hash": self.content_hash,
+            "reverses_seq": self.reverses_seq,
+            "reason": self.reason,
+            "prev_hash": self.prev_hash,
+        }
 
-
-def chain_document(
-    *,
-    seq: int,
-    kind: EntryKind,
-    person_id: str,
-    year: int,
-    subject: Subject,
-    hours: int,
-    source: Source,
-    record_id: str,
-    course_code: str,
-    course_title: str,
-    completed_at: datetime,
-    recorded_at: datetime,
-    actor: str,
-    payload_hash: str,
-    content_hash: str,
-    reverses_seq: int | None,
-    reason: str | None,
-    prev_hash: str,
-) -> dict[str, object]:
-    return {
-        "seq": seq,
-        "kind": kind.value,
-        "person_id": person_id,
-        "year": year,
-        "subject": subject.value,
-        "hours": hours,
-        "source": source.value,
-        "record_id": record_id,
-        "course_code": course_code,
-        "course_title": course_title,
-        "completed_at": utc_text(completed_at),
-        "recorded_at": utc_text(recorded_at),
-        "actor": actor,
-        "payload_hash": payload_hash,
-        "content_hash": content_hash,
-        "reverses_seq": reverses_seq,
-        "reason": reason,
-        "prev_hash": prev_hash,
-    }
+    def sealed(self) -> Entry:
+        """This entry with ``hash`` set from its content and the hash before it."""
+        return replace(self, hash=chain_hash(self.chain_document()))
 
 
 def chain_hash(document: Mapping[str, object]) -> str:

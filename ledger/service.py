@@ -43,11 +43,11 @@ from ledger.model import (
     SourcePosition,
     YearRules,
     canonical_json,
-    chain_document,
     chain_hash,
     course_key,
     evaluate,
     format_hours,
+    reversal_content_hash,
     sha256_hex,
     utc_text,
 )
@@ -164,7 +164,7 @@ class _Plan:
         return self._append(
             kind=EntryKind.REVERSAL,
             template=credit,
-            content_hash=sha256_hex(canonical_json({"source": credit.source.value, "record_id": credit.record_id})),
+            content_hash=reversal_content_hash(credit.source, credit.record_id),
             actor=actor,
             payload_hash=payload_hash,
             reverses_seq=credit.seq,
@@ -183,32 +183,11 @@ class _Plan:
         reason: str | None,
     ) -> Entry:
         seq = SequenceNumber(self.seq + 1)
-        year = template.year
-        document = chain_document(
-            seq=seq,
-            kind=kind,
-            person_id=template.person_id,
-            year=year,
-            subject=template.subject,
-            hours=template.hours,
-            source=template.source,
-            record_id=template.record_id,
-            course_code=template.course_code,
-            course_title=template.course_title,
-            completed_at=template.completed_at,
-            recorded_at=self.now,
-            actor=actor,
-            payload_hash=payload_hash,
-            content_hash=content_hash,
-            reverses_seq=reverses_seq,
-            reason=reason,
-            prev_hash=self.prev_hash,
-        )
         entry = Entry(
             seq=seq,
             kind=kind,
             person_id=template.person_id,
-            year=year,
+            year=template.year,
             subject=template.subject,
             hours=template.hours,
             source=template.source,
@@ -223,8 +202,8 @@ class _Plan:
             reverses_seq=reverses_seq,
             reason=reason,
             prev_hash=self.prev_hash,
-            hash=chain_hash(document),
-        )
+            hash="",
+        ).sealed()
         self.seq, self.prev_hash = seq, entry.hash
         self.entries.append(entry)
         self.stored[(entry.source, entry.record_id, kind)] = entry
