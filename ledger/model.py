@@ -10,7 +10,7 @@ import enum
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import NewType, TypeVar
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from ledger.errors import FieldError, InvalidCommand
+from ledger.errors import FieldError, InvalidCommand, LedgerCorrupted
 
 Hours = NewType("Hours", int)
 """Hundredths of an hour: ``Hours(350)`` is 3.5 hours."""
@@ -340,9 +340,18 @@ class Entry:
             "prev_hash": self.prev_hash,
         }
 
-    def sealed(self) -> Entry:
-        """This entry with ``hash`` set from its content and the hash before it."""
-        return replace(self, hash=chain_hash(self.chain_document()))
+
+def sealed(entry: Entry) -> Entry:
+    """An entry being appended, built with an empty ``hash``, given its hash.
+
+    The one write to an ``Entry``, made right after it is built and before anything else holds
+    it: building it a second time would cost the append path a third of its time. Entries read
+    back are never sealed, so that verification compares the stored hash with a fresh one.
+    """
+    if entry.hash:
+        raise LedgerCorrupted(f"entry {entry.seq} is already sealed")
+    object.__setattr__(entry, "hash", chain_hash(entry.chain_document()))
+    return entry
 
 
 def chain_hash(document: Mapping[str, object]) -> str:

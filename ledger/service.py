@@ -48,6 +48,7 @@ from ledger.model import (
     evaluate,
     format_hours,
     reversal_content_hash,
+    sealed,
     sha256_hex,
     utc_text,
 )
@@ -183,27 +184,29 @@ class _Plan:
         reason: str | None,
     ) -> Entry:
         seq = SequenceNumber(self.seq + 1)
-        entry = Entry(
-            seq=seq,
-            kind=kind,
-            person_id=template.person_id,
-            year=template.year,
-            subject=template.subject,
-            hours=template.hours,
-            source=template.source,
-            record_id=template.record_id,
-            course_code=template.course_code,
-            course_title=template.course_title,
-            completed_at=template.completed_at,
-            recorded_at=self.now,
-            actor=actor,
-            payload_hash=payload_hash,
-            content_hash=content_hash,
-            reverses_seq=reverses_seq,
-            reason=reason,
-            prev_hash=self.prev_hash,
-            hash="",
-        ).sealed()
+        entry = sealed(
+            Entry(
+                seq=seq,
+                kind=kind,
+                person_id=template.person_id,
+                year=template.year,
+                subject=template.subject,
+                hours=template.hours,
+                source=template.source,
+                record_id=template.record_id,
+                course_code=template.course_code,
+                course_title=template.course_title,
+                completed_at=template.completed_at,
+                recorded_at=self.now,
+                actor=actor,
+                payload_hash=payload_hash,
+                content_hash=content_hash,
+                reverses_seq=reverses_seq,
+                reason=reason,
+                prev_hash=self.prev_hash,
+                hash="",
+            )
+        )
         self.seq, self.prev_hash = seq, entry.hash
         self.entries.append(entry)
         self.stored[(entry.source, entry.record_id, kind)] = entry

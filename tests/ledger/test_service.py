@@ -200,6 +200,18 @@ async def test_the_chain_verifies_and_catches_a_changed_row(
     assert broken.problem == "its content does not match its hash"
 
 
+async def test_the_chain_catches_a_blanked_hash(ledger: Ledger, engine: AsyncEngine, make_credit: MakeCredit) -> None:
+    for number in range(3):
+        await ledger.record(make_credit(f"c-{number}"))
+
+    async with engine.begin() as connection:
+        await _allow_changes(connection.dialect.name, connection)
+        await connection.execute(text("UPDATE ledger_entry SET hash = '' WHERE seq = 2"))
+
+    broken = await ledger.verify_chain()
+    assert (broken.first_bad_seq, broken.problem) == (2, "its content does not match its hash")
+
+
 async def test_the_chain_catches_a_deleted_row(ledger: Ledger, engine: AsyncEngine, make_credit: MakeCredit) -> None:
     for number in range(4):
         await ledger.record(make_credit(f"c-{number}"))
