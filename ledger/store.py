@@ -227,17 +227,19 @@ class SqlLedgerWriter:
         return found
 
     async def insert_entries(self, entries: list[Entry]) -> None:
-        if not entries:
+        await self._insert_many(ENTRY, [_entry_values(entry) for entry in entries])
+
+    async def _insert_many(self, table: Table, rows: list[dict[str, object]]) -> None:
+        """Insert rows that all have the same keys, in this transaction."""
+        if not rows:
             return
-        rows = [_entry_values(entry) for entry in entries]
         if self._dialect != "postgresql" or len(rows) < COPY_ROWS_MIN:
-            await self.connection.execute(insert(ENTRY), rows)
+            await self.connection.execute(insert(table), rows)
             return
         # PostgreSQL loads many rows fastest through COPY, on the transaction's own connection.
         raw = await self.connection.get_raw_connection()
-        columns = list(rows[0])
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            ENTRY.name, records=[tuple(row.values()) for row in rows], columns=columns
+            table.name, records=[tuple(row.values()) for row in rows], columns=list(rows[0])
         )
 
     async def add_to_balances(self, deltas: Mapping[BalanceKey, int]) -> None:
@@ -313,11 +315,9 @@ class SqlLedgerWriter:
 
     async def keep_receipts(self, receipts: list[tuple[Delivery, Outcome]]) -> None:
         """A receipt of each delivery with the outcome the ledger decided for it."""
-        if not receipts:
-            return
         recorded_at = datetime.now(UTC)
-        await self.connection.execute(
-            insert(RECEIPT),
+        await self._insert_many(
+            RECEIPT,
             [
                 {
                     "source": delivery.command.source.value,

@@ -145,3 +145,13 @@ async def test_a_refused_batch_does_not_move_the_position(ledger: Ledger, make_c
         )
 
     assert await ledger.position(Source.WEBTRN) == "page-1"
+
+
+async def test_a_large_batch_keeps_every_receipt(ledger: Ledger, engine: AsyncEngine, make_credit: MakeCredit) -> None:
+    deliveries = [Delivery(make_credit(f"c-{number}"), f"msg-{number}", RECEIVED_AT) for number in range(40)]
+
+    await ledger.receive(deliveries)
+
+    receipts = await _receipts(engine)
+    assert [receipt[0] for receipt in receipts] == [f"msg-{number}" for number in range(40)]
+    assert {receipt[2] for receipt in receipts} == {"appended"}
