@@ -1,11 +1,11 @@
 """Errors of the vendor adapters: a delivery the hub refuses, and why.
 
-    AdapterError                 a refused delivery, with a stable ``code``
-    ├── BodyTooLarge             the body is over the vendor's limit (refused before it is read whole)
-    ├── SignatureRefused         a missing or malformed signature header, no valid signature, or a
-    │                            timestamp outside the tolerance; nothing is stored
-    └── DeliveryInvalid          a well-signed delivery whose content is not valid; ``errors``
-                                 names every field at fault
+AdapterError                 a refused delivery, with a stable ``code``
+├── BodyTooLarge             the body is over the vendor's limit (refused before it is read whole)
+├── SignatureRefused         a missing or malformed signature header, no valid signature, or a
+│                            timestamp outside the tolerance; nothing is stored
+└── DeliveryInvalid          a well-signed delivery whose content is not valid; ``errors``
+                             names every field at fault
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The bearer-token check of the API, and the audit of what token holders do.
 
 Operators, auditors and supervisors call with ``Authorization: Bearer <token>``; such a request is
-judged by its token alone (``gateway.sessions`` ignores a session cookie beside an ``Authorization``
-header).
+judged by its token alone, on every route: ``gateway.sessions`` ignores a session cookie beside an
+``Authorization`` header, and hands such a request to a staff route over to ``authenticate_caller``
+(401 for a token that admits nobody, 404 for one that does: no role here is staff's).
 
 - ``require_caller(request, *roles)``: the ``Caller`` the token admits, in one of the roles. No token:
   401 with ``WWW-Authenticate: Bearer realm="hub"``; a malformed, unknown, expired or revoked one: the

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.ingestion.service import Ingestion
+from adapters.ingestion.store import SqlIngestionStore
 from config import Settings
 from config.settings import YearRulesSettings
 from gateway.database import create_engine
@@ -37,6 +39,7 @@ class Hub:
     people: PeopleService
     access: Access
     handoff: Handoff
+    ingestion: Ingestion
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -101,6 +104,7 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     keyring = load_keyring(settings.hub.data_key_file)
     engine = create_engine(settings.hub.database_url)
     organisation = OrganisationService(engine)
+    ingestion = Ingestion(SqlIngestionStore(engine))
     try:
         yield Hub(
             settings=settings,
@@ -111,6 +115,8 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
             people=PeopleService(engine, keyring, organisation),
             access=Access.on(engine),
             handoff=Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings)),
+            ingestion=ingestion,
         )
     finally:
+        await ingestion.flush_refusals()  # the refusals counted since the last write
         await engine.dispose()

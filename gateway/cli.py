@@ -126,9 +126,12 @@ def demo(
     directory: Annotated[Path, typer.Option(help="Where the demonstration keeps its database.")] = Path("var/demo"),
 ) -> None:
     """A complete demonstration on an embedded SQLite database."""
-    from gateway.demo import run_demo  # noqa: PLC0415  (the demo's imports are needed by this command only)
+    from gateway.demo import DemoFailed, run_demo  # noqa: PLC0415  (the demo's imports are needed by this command only)
 
-    run_demo(directory, serve_after=not once)
+    try:
+        run_demo(directory, serve_after=not once)
+    except DemoFailed as failed:
+        raise CommandFailed(str(failed)) from None
 
 
 def main() -> None:

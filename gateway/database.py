@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
-import adapters.hnou.tables  # noqa: F401  (registers the hnou nonce table)
+import adapters.hnou.tables
+import adapters.ingestion.tables  # noqa: F401  (the last import that binds `adapters`)
 import ledger.tables  # noqa: F401  (importing a package's tables registers them on the metadata)
 import sso.access.tables
 import sso.handoff.tables

@@ -8,6 +8,7 @@ import structlog
 from aiohttp import web
 
 from adapters.errors import BodyTooLarge, DeliveryInvalid, SignatureRefused
+from adapters.ingestion.errors import IngestionUnavailable, InvalidEventQuery
 from adapters.webtrn.errors import PullFailed
 from gateway.bearer import BearerTokenInvalid, BearerTokenRequired
 from gateway.sessions import SessionRequired
@@ -46,6 +47,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ConsentNotFound, 404),
     (HandoffUnavailable, 503),
     (PullFailed, 502),  # a pull asked for over HTTP: the vendor failed, not the caller
+    (InvalidEventQuery, 422),
+    (IngestionUnavailable, 503),
     (IdentityError, 400),
 )
 EXPECTED_ERRORS = tuple(kind for kind, _status in STATUS_BY_ERROR)

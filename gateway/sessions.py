@@ -3,12 +3,13 @@
 A route for staff calls ``await signed_in_person(request)``; without a live session it raises
 ``SessionRequired``, which the problem middleware answers 401 with ``WWW-Authenticate``. A request
 that carries an ``Authorization`` header is judged by that header alone (hub-api.md), so a session
-cookie beside it is not looked at.
+cookie beside it is not looked at: ``gateway.bearer`` judges the token, 401 with the bearer challenge
+when it admits nobody, and 404 when it does, since no token's role is staff's.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Final
+from typing import ClassVar, Final, NoReturn
 from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
@@ -16,6 +17,7 @@ from aiohttp import hdrs, web
 from config import Settings
 from gateway.keys import HUB
 from ledger.model import PersonId
+from sso.access.errors import OutOfReach
 from sso.people.model import SESSION_LIFETIME_SECONDS_MAX, SessionToken
 
 __all__ = [
@@ -45,7 +47,14 @@ class SessionRequired(Exception):
 
 
 async def signed_in_person(request: web.Request) -> PersonId:
-    """The person whose live session the request's cookie carries. Raises ``SessionRequired``."""
+    """The person whose live session the request's cookie carries.
+
+    Raises ``SessionRequired`` without a live session; for a request with an ``Authorization`` header,
+    ``BearerTokenRequired`` or ``BearerTokenInvalid`` (401) when its token admits nobody, and
+    ``OutOfReach`` (404) when it admits an operator, auditor or supervisor.
+    """
+    if hdrs.AUTHORIZATION in request.headers:
+        await _refuse_token_holder(request)
     token = session_token_of(request)
     if token is None:
         raise SessionRequired
@@ -53,6 +62,14 @@ async def signed_in_person(request: web.Request) -> PersonId:
     if person_id is None:
         raise SessionRequired
     return person_id
+
+
+async def _refuse_token_holder(request: web.Request) -> NoReturn:
+    # gateway.bearer reads the session cookie through this module, so it is imported when first needed.
+    from gateway.bearer import authenticate_caller  # noqa: PLC0415
+
+    await authenticate_caller(request)
+    raise OutOfReach
 
 
 def session_token_of(request: web.Request) -> str | None:

@@ -4,6 +4,9 @@
 signs only after ``hub.key_activation_delay_seconds``, so that vendors have fetched it by then. Until
 that moment the previous key keeps signing, and it stays published until every token it signed has
 expired. Document-signing keys are not rotated here: they stay published for good.
+
+Each rotation is written to the audit log as an act of the command line, naming the new kids (never
+any key material).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import typer
 
 from config import Settings, load_settings
 from gateway.bootstrap import open_hub
+from sso.access.model import COMMAND_LINE, AuditAction, AuditDetails, AuditOutcome, NewAuditEntry
 from sso.handoff.model import SigningKeyRecord
 
 app = typer.Typer(help="The signing keys of handoff tokens and documents.", no_args_is_help=True)
@@ -41,4 +45,22 @@ def rotate(config: ConfigOption = None) -> None:
 
 async def _rotate(settings: Settings) -> list[SigningKeyRecord]:
     async with open_hub(settings) as hub:
-        return await hub.handoff.rotate_keys()
+        records = await hub.handoff.rotate_keys()
+        await hub.access.audit.record(
+            NewAuditEntry(
+                actor=COMMAND_LINE,
+                action=AuditAction.KEYS_ROTATED,
+                outcome=AuditOutcome.SUCCEEDED,
+                details=_rotation_details(records),
+            )
+        )
+    return records
+
+
+def _rotation_details(records: list[SigningKeyRecord]) -> AuditDetails:
+    """The new kids by algorithm (``kid_eddsa``, ``kid_es256``, ``kid_rs256``) and when they start to sign."""
+    details: dict[str, str | int | bool | None] = {
+        f"kid_{record.algorithm.value.lower()}": record.kid for record in records
+    }
+    details["activates_at"] = min(record.activates_at for record in records).isoformat()
+    return details

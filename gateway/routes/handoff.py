@@ -21,12 +21,14 @@ import aiohttp_jinja2
 import structlog
 from aiohttp import hdrs, web
 
+from gateway.bearer import BearerTokenInvalid, BearerTokenRequired
 from gateway.bootstrap import Hub
 from gateway.keys import HUB
-from gateway.openapi import problem_answer
-from gateway.sessions import SESSION_CHALLENGE, SessionRequired, session_token_of, signed_in_person
+from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.sessions import SessionRequired, session_token_of, signed_in_person
 from ledger.errors import FieldError
 from ledger.model import PersonId
+from sso.access.errors import OutOfReach
 from sso.errors import UnknownOrganisationCode
 from sso.handoff import (
     AuthorizationRefused,
@@ -150,9 +152,11 @@ async def launch(request: web.Request) -> web.StreamResponse:
     try:
         person_id = await signed_in_person(request)
         hub.handoff.vendor_link(vendor)
-    except SessionRequired:
-        headers: dict[str, str] = {hdrs.WWW_AUTHENTICATE: SESSION_CHALLENGE}
-        return _error_page(request, 401, "请先登录", "请先登录本平台，再进入学习平台。", headers=headers)
+    except (SessionRequired, BearerTokenRequired, BearerTokenInvalid) as refusal:
+        # The challenge names what to sign in with: the session, or the bearer token the request carried.
+        return _error_page(request, 401, "请先登录", "请先登录本平台，再进入学习平台。", headers=refusal.headers)
+    except OutOfReach:  # an operator's, auditor's or supervisor's token: launches are for staff
+        return _error_page(request, 404, "找不到该页面", "本平台没有该页面。")
     except UnknownVendor:
         return _error_page(request, 404, "找不到该学习平台", "本平台没有与该学习平台对接。")
     details = await _shared_details(hub, await hub.people.get(person_id))
@@ -331,6 +335,7 @@ _CONSENT_SCHEMA: Final = {
     },
 }
 _HTML: Final = {"text/html": {"schema": {"type": "string"}}}
+_NOT_SIGNED_IN: Final = unauthenticated(SecurityScheme.SESSION, "Not signed in")
 
 openapi_paths: dict[str, object] = {
     "/.well-known/jwks.json": {
@@ -356,7 +361,7 @@ openapi_paths: dict[str, object] = {
                         }
                     },
                 },
-                "401": problem_answer("Not signed in"),
+                "401": _NOT_SIGNED_IN,
             },
         },
         "post": {
@@ -384,7 +389,7 @@ openapi_paths: dict[str, object] = {
             "responses": {
                 "201": {"description": "The consent", "content": {"application/json": {"schema": _CONSENT_SCHEMA}}},
                 "303": {"description": "From the consent page's form: on to the launch"},
-                "401": problem_answer("Not signed in"),
+                "401": _NOT_SIGNED_IN,
                 "422": problem_answer("Not a configured vendor, or a form without its page's token"),
             },
         },
@@ -396,7 +401,7 @@ openapi_paths: dict[str, object] = {
             "parameters": [{"name": "vendor", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {
                 "204": {"description": "Withdrawn"},
-                "401": problem_answer("Not signed in"),
+                "401": _NOT_SIGNED_IN,
                 "404": problem_answer("No such vendor, or no consent to withdraw"),
             },
         }
@@ -412,7 +417,7 @@ openapi_paths: dict[str, object] = {
                     "content": _HTML,
                 },
                 "302": {"description": "hnou: to the tool's LTI login (third-party initiated login)"},
-                "401": {"description": "Not signed in", "content": _HTML},
+                "401": unauthenticated(SecurityScheme.SESSION, "Not signed in: a page", _HTML),
                 "404": {"description": "Not a configured vendor", "content": _HTML},
             },
         }

@@ -25,6 +25,7 @@ from gateway.bodies import read_at_most
 from gateway.bootstrap import Hub
 from gateway.keys import DELIVERIES, DIRECTORY, HUB
 from ledger.errors import LedgerUnavailable
+from ledger.model import Source
 
 SUCCESS: Final = "SUCCESS"
 UNAVAILABLE: Final = "FAIL:unavailable"
@@ -58,6 +59,7 @@ async def hnou_webhook(request: web.Request) -> web.Response:
         outcome = await request.app[DELIVERIES].submit(delivery)
     except NotificationRefused as refused:
         log.info("delivery_refused", vendor="hnou", reason=refused.reason)
+        await request.app[HUB].ingestion.refused(Source.HNOU, refused)  # for the operators' ingestion view
         return _answer(200, f"FAIL:{refused.reason}")
     # The nonces, the people or the ledger cannot be reached: nothing was stored, and hnou retries.
     except (HnouUnavailable, LedgerUnavailable, DBAPIError, OSError) as error:

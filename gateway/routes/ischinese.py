@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 
-from adapters.errors import BodyTooLarge, DeliveryInvalid
+from adapters.errors import AdapterError, BodyTooLarge, DeliveryInvalid
 from adapters.ischinese.receiver import AccountLink
 from adapters.ischinese.webhook import WEBHOOK_BODY_BYTES_MAX
 from gateway.bodies import read_at_most
-from gateway.keys import DELIVERIES, DIRECTORY, ISCHINESE
+from gateway.keys import DELIVERIES, DIRECTORY, HUB, ISCHINESE
 from gateway.openapi import problem_answer
 from ledger.errors import FieldError, NoRulesForYear
+from ledger.model import Source
 
 routes = web.RouteTableDef()
 log = structlog.get_logger(__name__)
@@ -25,6 +26,16 @@ log = structlog.get_logger(__name__)
 
 @routes.post("/webhooks/ischinese")
 async def ischinese_webhook(request: web.Request) -> web.Response:
+    try:
+        return await _receive(request)
+    except AdapterError as refused:
+        # Counted for the operators' ingestion view; the webhook-id only once the signature vouched for it.
+        delivery_id = request.headers.get("webhook-id") if isinstance(refused, DeliveryInvalid) else None
+        await request.app[HUB].ingestion.refused(Source.ISCHINESE, refused, delivery_id)
+        raise
+
+
+async def _receive(request: web.Request) -> web.Response:
     receiver = request.app.get(ISCHINESE)
     if receiver is None:
         raise web.HTTPNotFound(text="ischinese is not configured")

@@ -15,13 +15,11 @@ from typing import Final
 
 import structlog
 from aiohttp import hdrs, web
-from sqlalchemy import select
-from sqlmodel import col
 
 from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.bootstrap import Hub
 from gateway.keys import HUB
-from gateway.openapi import problem_answer
+from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
 from gateway.sessions import signed_in_person
 from ledger.errors import FieldError
 from ledger.model import Balance, Entry, PersonId, format_hours
@@ -36,12 +34,11 @@ from sso.access.model import (
     mask_phone,
     parse_audit_query,
 )
+from sso.handoff.model import ConsentRecord, VendorAccount
 from sso.people.errors import PersonNotFound
-from sso.people.model import Person, check_new_password
-from sso.people.tables import PersonSessionRow
+from sso.people.model import Person, SessionSummary, check_new_password
 
 JSON_BODY_BYTES_MAX: Final = 16 * 1024
-SESSIONS_LISTED_MAX: Final = 1000
 TEXT_FIELD_CHARACTERS_MAX: Final = 100
 YEAR_MIN: Final = 2000
 YEAR_MAX: Final = 2100
@@ -255,15 +252,11 @@ async def my_data(request: web.Request) -> web.Response:
         "format": "training-hours-hub/personal-data",
         "generated_at": _instant(datetime.now(UTC)),
         "person": {**await _person_document(request, person), **_unmasked(person)},
-        "consents": [
-            {
-                "vendor": consent.vendor.value,
-                "fields": [str(field) for field in consent.fields],
-                "given_at": _instant(consent.given_at),
-            }
-            for consent in await hub.handoff.consents(person_id)
+        "consents": [_consent_document(record) for record in await hub.handoff.consent_records(person_id)],
+        "vendor_accounts": [
+            _vendor_account_document(account) for account in await hub.handoff.vendor_accounts(person_id)
         ],
-        "sessions": await _sessions_of(hub, person_id),
+        "sessions": [_session_document(session) for session in await hub.people.sessions_of(person_id)],
         "password_reset_links": [
             {
                 "created_at": _instant(link.created_at),
@@ -284,17 +277,32 @@ def _unmasked(person: Person) -> dict[str, object]:
     return {"id_number": person.id_number, "phone": person.phone, "email": person.email}
 
 
-async def _sessions_of(hub: Hub, person_id: PersonId) -> list[dict[str, object]]:
-    # PeopleService offers no list of a person's sessions yet: its table is read here until it does.
-    statement = (
-        select(col(PersonSessionRow.opened_at), col(PersonSessionRow.last_seen_at))
-        .where(col(PersonSessionRow.person_id) == person_id)
-        .order_by(col(PersonSessionRow.opened_at))
-        .limit(SESSIONS_LISTED_MAX)
-    )
-    async with hub.engine.connect() as connection:
-        rows = (await connection.execute(statement)).all()
-    return [{"opened_at": _instant(row.opened_at), "last_seen_at": _instant(row.last_seen_at)} for row in rows]
+def _consent_document(record: ConsentRecord) -> dict[str, object]:
+    consent = record.consent
+    return {
+        "vendor": consent.vendor.value,
+        "fields": [field.value for field in consent.fields],
+        "given_at": _instant(consent.given_at),
+        "withdrawn_at": None if record.withdrawn_at is None else _instant(record.withdrawn_at),
+    }
+
+
+def _vendor_account_document(account: VendorAccount) -> dict[str, object]:
+    return {
+        "vendor": account.vendor.value,
+        "subject": account.subject,
+        "linked_at": _instant(account.linked_at),
+        "account_id": account.account_id,
+    }
+
+
+def _session_document(session: SessionSummary) -> dict[str, object]:
+    # Times only: the token and its hash stay out of the download.
+    return {
+        "opened_at": _instant(session.opened_at),
+        "last_seen_at": _instant(session.last_seen_at),
+        "expires_at": _instant(session.expires_at),
+    }
 
 
 async def _ledger_year(hub: Hub, person_id: PersonId, year: int) -> dict[str, object]:
@@ -398,7 +406,9 @@ _BEARER: Final = (
     "Needs `Authorization: Bearer <token>` (`hub tokens create`). Outside the caller's role or scope, "
     "and for a person who does not exist, the answer is the same 404. Audited."
 )
-_UNAUTHENTICATED: Final = problem_answer("No valid bearer token: WWW-Authenticate names the Bearer challenge")
+_UNAUTHENTICATED: Final = unauthenticated(
+    SecurityScheme.BEARER, "No valid bearer token: WWW-Authenticate names the Bearer challenge"
+)
 _NOT_FOUND: Final = problem_answer("Nothing here for this caller: outside their role or scope, or no such person")
 _INVALID: Final = problem_answer("Invalid input: errors lists every field at fault")
 _PERSON_ID_PARAMETER: Final = {
@@ -582,8 +592,9 @@ openapi_paths: dict[str, object] = {
         "get": {
             "summary": "Everything the hub holds about the signed-in person, as a JSON download",
             "description": (
-                "Staff, with the session cookie: the profile unmasked, consents, sessions, password-reset "
-                "links (never their secrets) and the ledger of every year with rules."
+                "Staff, with the session cookie: the profile unmasked, consents (withdrawn ones too), the "
+                "accounts at vendors (the pairwise subject and the vendor's account id), live sessions (never "
+                "their tokens), password-reset links (never their secrets) and the ledger of every year with rules."
             ),
             "operationId": "downloadMyData",
             "responses": {
@@ -596,13 +607,16 @@ openapi_paths: dict[str, object] = {
                             "generated_at": _INSTANT,
                             "person": {"type": "object"},
                             "consents": {"type": "array", "items": {"type": "object"}},
+                            "vendor_accounts": {"type": "array", "items": {"type": "object"}},
                             "sessions": {"type": "array", "items": {"type": "object"}},
                             "password_reset_links": {"type": "array", "items": {"type": "object"}},
                             "ledger": {"type": "array", "items": {"type": "object"}},
                         },
                     },
                 ),
-                "401": problem_answer("No live session: WWW-Authenticate names the session challenge"),
+                "401": unauthenticated(
+                    SecurityScheme.SESSION, "No live session: WWW-Authenticate names the session challenge"
+                ),
             },
         }
     },

@@ -14,7 +14,7 @@ import structlog
 from aiohttp import hdrs, web
 
 from gateway.keys import HUB
-from gateway.openapi import problem_answer
+from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
 from gateway.problems import problem
 from gateway.sessions import (
     SESSION_CHALLENGE,
@@ -240,7 +240,9 @@ _ME: Final = {
         "created_at": {"type": "string", "format": "date-time"},
     },
 }
-_NOT_SIGNED_IN: Final = problem_answer("No live session: WWW-Authenticate names the session challenge")
+_NOT_SIGNED_IN: Final = unauthenticated(
+    SecurityScheme.SESSION, "No live session: WWW-Authenticate names the session challenge"
+)
 _INVALID: Final = problem_answer("Invalid input: errors lists every field at fault")
 
 
@@ -310,6 +312,7 @@ openapi_paths: dict[str, object] = {
         "post": {
             "summary": "Log in with the ID number and password; sets the session cookie",
             "operationId": "login",
+            "security": [],  # public: its 401 refuses the credentials in its body
             "requestBody": _json_body(
                 {
                     "type": "object",

@@ -290,6 +290,7 @@ class AuditAction(StrEnum):
     ID_NUMBER_CORRECTED = "person.id_number_corrected"
     PERSON_DEACTIVATED = "person.deactivated"
     AUDIT_LOG_READ = "audit_log.read"
+    KEYS_ROTATED = "keys.rotated"
 
 
 class AuditOutcome(StrEnum):

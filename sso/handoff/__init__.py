@@ -15,6 +15,7 @@ from sso.handoff.errors import (
 from sso.handoff.model import (
     Consent,
     ConsentNeeded,
+    ConsentRecord,
     FormPost,
     HandoffConfig,
     JwtPostVendor,
@@ -27,6 +28,7 @@ from sso.handoff.model import (
     SharedField,
     SigningAlgorithm,
     Vendor,
+    VendorAccount,
     VendorLink,
     fields_shared_with,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "Consent",
     "ConsentNeeded",
     "ConsentNotFound",
+    "ConsentRecord",
     "FormPost",
     "Handoff",
     "HandoffConfig",
@@ -60,6 +63,7 @@ __all__ = [
     "UnknownVendor",
     "UntrustedRedirect",
     "Vendor",
+    "VendorAccount",
     "VendorLink",
     "fields_shared_with",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "SIGNING_KEY_CACHE_SECONDS",
     "Consent",
     "ConsentNeeded",
+    "ConsentRecord",
     "FormPost",
     "HandoffConfig",
     "JwtPostVendor",
@@ -41,6 +42,7 @@ __all__ = [
     "SigningAlgorithm",
     "SigningKeyRecord",
     "Vendor",
+    "VendorAccount",
     "VendorLink",
     "fields_shared_with",
 ]
@@ -214,6 +216,25 @@ class Consent:
     def covers(self, vendor: Vendor) -> bool:
         """Whether it covers every field the vendor receives now (the list may have grown since)."""
         return self.vendor is vendor and set(fields_shared_with(vendor)) <= set(self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """A consent as the hub keeps it: standing while ``withdrawn_at`` is None."""
+
+    consent: Consent
+    withdrawn_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class VendorAccount:
+    """How a vendor knows a person: the subject recorded at the first launch there, and the vendor's own
+    account id once the vendor has told it (``account.linked``)."""
+
+    vendor: Vendor
+    subject: PairwiseSubject
+    linked_at: datetime
+    account_id: str | None
 
 
 @dataclass(frozen=True, slots=True)

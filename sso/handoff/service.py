@@ -37,6 +37,7 @@ from sso.handoff.model import (
     SIGNING_KEY_CACHE_SECONDS,
     Consent,
     ConsentNeeded,
+    ConsentRecord,
     FormPost,
     HandoffConfig,
     JwtPostVendor,
@@ -49,6 +50,7 @@ from sso.handoff.model import (
     SigningAlgorithm,
     SigningKeyRecord,
     Vendor,
+    VendorAccount,
     VendorLink,
     fields_shared_with,
 )
@@ -142,6 +144,10 @@ class Handoff:
     async def consents(self, person_id: PersonId) -> list[Consent]:
         """The person's standing consents, by vendor code."""
         return await self._store.consents(person_id)
+
+    async def consent_records(self, person_id: PersonId) -> list[ConsentRecord]:
+        """Every consent the person gave, standing or withdrawn, by vendor code: what the hub keeps of them."""
+        return await self._store.consent_records(person_id)
 
     async def withdraw_consent(self, person_id: PersonId, vendor_code: str) -> None:
         """Withdraw the consent; the next launch asks again.
@@ -287,6 +293,11 @@ class Handoff:
         if known is None or len(subject) != SUBJECT_CHARACTERS:
             return False
         return await self._store.set_vendor_account(known, subject, account_id)
+
+    async def vendor_accounts(self, person_id: PersonId) -> list[VendorAccount]:
+        """How each vendor the person was handed over to knows them: the subject, and the vendor's
+        account id once told; by vendor code."""
+        return await self._store.vendor_accounts(person_id)
 
     async def vendor_account_of(self, vendor: str, subject: str) -> str | None:
         """The vendor's own account id for a subject, once the vendor has told it."""

@@ -22,6 +22,7 @@ from ledger.model import PersonId
 from sso.handoff.errors import HandoffUnavailable
 from sso.handoff.model import (
     Consent,
+    ConsentRecord,
     KeyUse,
     Kid,
     PairwiseSubject,
@@ -29,6 +30,7 @@ from sso.handoff.model import (
     SigningAlgorithm,
     SigningKeyRecord,
     Vendor,
+    VendorAccount,
 )
 from sso.handoff.tables import ConsentRow, MessageHintRow, PairwiseSubjectRow, SigningKeyRow
 
@@ -185,6 +187,26 @@ class SqlHandoffStore:
             result = await connection.execute(statement)
         return result.rowcount == 1
 
+    async def vendor_accounts(self, person_id: PersonId) -> list[VendorAccount]:
+        """The person's subject at each vendor they were handed over to, by vendor code."""
+        query = (
+            select(SUBJECTS)
+            .where(SUBJECTS.c.person_id == person_id)
+            .order_by(SUBJECTS.c.vendor)
+            .limit(len(Vendor))  # one row per vendor: the primary key is (person_id, vendor)
+        )
+        async with self._transaction() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            VendorAccount(
+                vendor=Vendor(row.vendor),
+                subject=PairwiseSubject(row.subject),
+                linked_at=row.linked_at,
+                account_id=row.vendor_account_id,
+            )
+            for row in rows
+        ]
+
     async def vendor_account_of(self, vendor: Vendor, subject: str) -> str | None:
         """The vendor's own account id for a subject, once the vendor has told it."""
         query = select(SUBJECTS.c.vendor_account_id).where(
@@ -218,6 +240,18 @@ class SqlHandoffStore:
         async with self._transaction() as connection:
             rows = (await connection.execute(query)).all()
         return [_consent(row) for row in rows]
+
+    async def consent_records(self, person_id: PersonId) -> list[ConsentRecord]:
+        """Every consent the person gave, standing or withdrawn, by vendor code."""
+        query = (
+            select(CONSENTS)
+            .where(CONSENTS.c.person_id == person_id)
+            .order_by(CONSENTS.c.vendor)
+            .limit(len(Vendor))  # one row per vendor: the primary key is (person_id, vendor)
+        )
+        async with self._transaction() as connection:
+            rows = (await connection.execute(query)).all()
+        return [ConsentRecord(consent=_consent(row), withdrawn_at=row.withdrawn_at) for row in rows]
 
     async def save_consent(self, consent: Consent) -> None:
         """Record a consent, replacing the person's earlier one for the vendor (withdrawn or not)."""

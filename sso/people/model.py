@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final, NewType
@@ -32,6 +32,7 @@ __all__ = [
     "LOGIN_FAILURE_WINDOW_SECONDS",
     "PROFILE_FIELDS",
     "REGISTRATION_FIELDS",
+    "SESSIONS_LISTED_MAX",
     "SESSION_IDLE_SECONDS_MAX",
     "SESSION_LIFETIME_SECONDS_MAX",
     "Education",
@@ -40,6 +41,7 @@ __all__ = [
     "PersonId",
     "ProfileChanges",
     "Registration",
+    "SessionSummary",
     "SessionToken",
     "apply_profile_changes",
     "check_new_password",
@@ -71,6 +73,8 @@ SESSION_IDLE_SECONDS_MAX: Final = 30 * 60
 """A session unused for this long is over."""
 SESSION_LIFETIME_SECONDS_MAX: Final = 12 * 60 * 60
 """A session is over this long after it was opened, however busy."""
+SESSIONS_LISTED_MAX: Final = 1000
+"""At most this many of a person's sessions are listed, the oldest first."""
 LOGIN_FAILURES_MAX: Final = 5
 """After this many failed logins for one ID number within the window, logins wait."""
 LOGIN_FAILURE_WINDOW_SECONDS: Final = 15 * 60
@@ -144,6 +148,23 @@ class Person:
     def __repr__(self) -> str:
         # A person in a traceback or a log line shows no personal data.
         return f"Person(id={self.id!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """A live session as its owner may see it: when it was opened, last used and ends; never its token nor hash.
+
+    The last use is written at most once a minute, so ``last_seen_at`` and ``expires_at`` may lag by that much.
+    """
+
+    opened_at: datetime
+    last_seen_at: datetime
+
+    @property
+    def expires_at(self) -> datetime:
+        """When the session ends unless used again: idle for too long, or at the end of its lifetime."""
+        idle_end = self.last_seen_at + timedelta(seconds=SESSION_IDLE_SECONDS_MAX)
+        return min(idle_end, self.opened_at + timedelta(seconds=SESSION_LIFETIME_SECONDS_MAX))
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,9 +38,11 @@ from sso.people.model import (
     SESSION_IDLE_SECONDS_MAX,
     SESSION_LIFETIME_SECONDS_MAX,
     SESSION_TOKEN_BYTES,
+    SESSIONS_LISTED_MAX,
     Education,
     Person,
     Registration,
+    SessionSummary,
     SessionToken,
     apply_profile_changes,
     check_new_password,
@@ -198,6 +200,17 @@ class PeopleService:
             touch_before=now - timedelta(seconds=SESSION_TOUCH_INTERVAL_SECONDS),
         )
         return None if person_id is None else PersonId(person_id)
+
+    async def sessions_of(self, person_id: str) -> list[SessionSummary]:
+        """The person's live sessions, the oldest first (at most ``SESSIONS_LISTED_MAX``): when each was
+        opened, last used and ends; never a token or its hash. An unknown person has none."""
+        now = self._now()
+        return await self._store.live_sessions(
+            person_id,
+            idle_since=now - timedelta(seconds=SESSION_IDLE_SECONDS_MAX),
+            opened_since=now - timedelta(seconds=SESSION_LIFETIME_SECONDS_MAX),
+            count=SESSIONS_LISTED_MAX,
+        )
 
     async def close_session(self, token: str) -> None:
         """End the session of this token; a token that opens nothing is ignored."""

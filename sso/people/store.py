@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sso.people.errors import IdNumberTaken, PersonNotFound
+from sso.people.model import SessionSummary
 from sso.people.tables import LoginFailureRow, PersonRow, PersonSessionRow
 
 __all__ = ["Attempt", "SessionsToEnd", "SqlPeopleStore"]
@@ -129,6 +130,25 @@ class SqlPeopleStore:
             if row.last_seen_at <= touch_before:
                 row.last_seen_at = now
             return row.person_id
+
+    async def live_sessions(
+        self, person_id: str, *, idle_since: datetime, opened_since: datetime, count: int
+    ) -> list[SessionSummary]:
+        """The person's sessions used since ``idle_since`` and opened since ``opened_since``, the oldest
+        first, up to ``count``: never a token's hash, so nothing read here could open a session."""
+        statement = (
+            select(PersonSessionRow.opened_at, PersonSessionRow.last_seen_at)
+            .where(
+                col(PersonSessionRow.person_id) == person_id,
+                col(PersonSessionRow.last_seen_at) > idle_since,
+                col(PersonSessionRow.opened_at) > opened_since,
+            )
+            .order_by(col(PersonSessionRow.opened_at))
+            .limit(count)
+        )
+        async with self._sessions() as session:
+            rows = (await session.exec(statement)).all()
+        return [SessionSummary(opened_at=opened_at, last_seen_at=last_seen_at) for opened_at, last_seen_at in rows]
 
     async def close_session(self, token_hash: str) -> None:
         """Drop one session; an unknown one is ignored."""

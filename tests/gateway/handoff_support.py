@@ -1,17 +1,16 @@
 """A world for handoff tests: the hub and the three vendor simulators as real aiohttp servers on
 127.0.0.1, the sample organisation, a registered and signed-in person, and a browser that follows
-redirects and submits the pages' forms as a person's browser would."""
+redirects and submits the pages' forms as a person's browser would (the demo's, ``gateway.demo.browser``)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from adapters.hnou import simulator as hnou_simulator
@@ -29,6 +27,7 @@ from config import load_settings
 from gateway.app import create_app
 from gateway.bootstrap import Hub, ensure_keyring
 from gateway.database import create_engine
+from gateway.demo.browser import Browser, Page  # noqa: F401  (Page: for the handoff tests, which import it from here)
 from gateway.keys import HUB
 from gateway.sessions import SESSION_COOKIE
 from sso.id_numbers import make_id_number
@@ -105,77 +104,6 @@ def registration() -> dict[str, object]:
         "title": "主治医师",
         "title_since": "2018-09-01",
     }
-
-
-@dataclass(frozen=True, slots=True)
-class Form:
-    """A form found on a page: where it posts and its fields."""
-
-    action: str
-    fields: dict[str, str]
-
-
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[Form] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.forms.append(Form(attributes.get("action", ""), {}))
-        elif tag == "input" and self.forms and "name" in attributes:
-            self.forms[-1].fields[attributes["name"]] = attributes.get("value", "")
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """An answer as the browser got it."""
-
-    url: URL
-    status: int
-    headers: CIMultiDictProxy[str]
-    text: str
-
-    @property
-    def location(self) -> str:
-        return self.headers["Location"]
-
-    def form(self) -> Form:
-        """The page's one form. Fails the test when it has none or several."""
-        parser = _Forms()
-        parser.feed(self.text)
-        assert len(parser.forms) == 1, self.text
-        return parser.forms[0]
-
-
-class Browser:
-    """A person's browser: keeps cookies (also for 127.0.0.1), follows nothing by itself."""
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-
-    async def get(self, url: str | URL) -> Page:
-        async with self.session.get(url, allow_redirects=False) as response:
-            return Page(response.url, response.status, response.headers, await response.text())
-
-    async def post(self, url: str | URL, data: Mapping[str, str]) -> Page:
-        async with self.session.post(url, data=dict(data), allow_redirects=False) as response:
-            return Page(response.url, response.status, response.headers, await response.text())
-
-    async def post_json(self, url: str | URL, body: object) -> Page:
-        async with self.session.post(url, json=body, allow_redirects=False) as response:
-            return Page(response.url, response.status, response.headers, await response.text())
-
-    async def submit(self, page: Page, **changes: str) -> Page:
-        """Submit the page's form as its script would, with ``changes`` to its fields."""
-        form = page.form()
-        return await self.post(page.url.join(URL(form.action)), {**form.fields, **changes})
-
-    async def follow(self, page: Page) -> Page:
-        """Follow a redirect."""
-        assert page.status in {302, 303}, (page.status, page.text)
-        return await self.get(page.url.join(URL(page.location)))
 
 
 @dataclass

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from gateway.bootstrap import ensure_keyring
-from ledger.model import BEIJING, new_credit
+from gateway.sessions import SESSION_COOKIE
+from ledger.model import BEIJING, PersonId, new_credit
 from sso.access.model import AuditAction, AuditOutcome, Role
+from sso.handoff.model import Vendor
+from sso.people.model import session_token_hash
 
 from ..conftest import SETTINGS
 from .access_support import (
@@ -110,7 +113,13 @@ async def test_staff_download_everything_the_hub_holds_about_them_and_nothing_ab
     me = await register(client, 124, "430181-0001")
     colleague = await register(client, 126, "430181-0001")
     hub = hub_of(client)
-    await hub.handoff.give_consent(me.id, "ischinese")
+    subjects = {}
+    for person, account_id in ((me, "isc-me"), (colleague, "isc-colleague")):
+        await hub.handoff.give_consent(PersonId(person.id), "ischinese")
+        subjects[person.id] = await hub.handoff.subject_for(PersonId(person.id), Vendor.ISCHINESE)
+        assert await hub.handoff.record_vendor_account("ischinese", subjects[person.id], account_id)
+    await hub.handoff.withdraw_consent(PersonId(me.id), "ischinese")
+    colleague_session = await hub.people.open_session(colleague.id)
     await hub.access.reset_links.issue(me.id, issued_by=None)
     for person_id, record in ((me.id, "c-1"), (colleague.id, "c-2")):
         await hub.ledger.record(
@@ -146,14 +155,28 @@ async def test_staff_download_everything_the_hub_holds_about_them_and_nothing_ab
         me.email,
     )
     assert person["unit"] == {"code": "430181-0001", "name": "浏阳市人民医院"}
-    assert [consent["vendor"] for consent in data["consents"]] == ["ischinese"]
-    assert len(data["sessions"]) == 1
-    assert set(data["sessions"][0]) == {"opened_at", "last_seen_at"}
+    (consent,) = data["consents"]
+    assert (consent["vendor"], consent["withdrawn_at"] is not None) == ("ischinese", True)
+    assert data["vendor_accounts"] == [
+        {
+            "vendor": "ischinese",
+            "subject": subjects[me.id],
+            "linked_at": data["vendor_accounts"][0]["linked_at"],
+            "account_id": "isc-me",
+        }
+    ]
+    (session,) = data["sessions"]
+    assert set(session) == {"opened_at", "last_seen_at", "expires_at"}
+    assert datetime.fromisoformat(session["expires_at"]) > datetime.fromisoformat(session["last_seen_at"])
     assert [link["used_at"] for link in data["password_reset_links"]] == [None]
     assert [(year["year"], year["balance"]["public"]) for year in data["ledger"]] == [(2021, "12.00")]
     assert [entry["record_id"] for entry in data["ledger"][0]["entries"]] == ["c-1"]
     text = await download.text()
-    for secret in (colleague.id, colleague.id_number, colleague.phone, colleague.email, "c-2"):
+    others = (colleague.id, colleague.id_number, colleague.phone, colleague.email, "c-2", subjects[colleague.id])
+    for secret in (*others, "isc-colleague", colleague_session, session_token_hash(colleague_session)):
         assert secret not in text
-    assert with_token.status == 401  # a bearer token beside the cookie: judged by the token alone
+    my_session = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE].value
+    assert my_session not in text
+    assert session_token_hash(my_session) not in text
+    assert with_token.status == 404  # a bearer token beside the cookie: judged by the token alone, not staff's
     assert await audit_entries(client) == []  # staff act for themselves: nothing to audit

@@ -157,3 +157,44 @@ async def test_a_request_with_a_bearer_token_is_judged_by_the_token_alone(client
     assert with_bad_token.status == 401
     assert with_good_token.status == 200
     assert staff_route_with_bad_token.status == 401  # the session cookie beside it counts for nothing
+
+
+async def test_a_staff_route_answers_a_valid_token_404_and_an_invalid_one_401_whatever_the_cookie(
+    client: Client,
+) -> None:
+    me = await register(client, 124, "430181-0001")
+    assert (await client.post("/api/v1/login", json={"id_number": me.id_number, "password": PASSWORD})).status == 200
+    tokens = [
+        await new_token(client, Role.OPERATOR),
+        await new_token(client, Role.AUDITOR),
+        await new_token(client, Role.SUPERVISOR, institution="430181-0001"),  # even one who oversees me
+    ]
+    expired = await new_token(client, Role.OPERATOR, issued_at=long_ago())
+
+    for secret in tokens:
+        for method, path in (("GET", "/api/v1/me"), ("PATCH", "/api/v1/me"), ("GET", "/api/v1/me/data")):
+            response = await client.request(method, path, headers=bearer(secret), json={"title": "其他"})
+            assert response.status == 404, (method, path)
+            assert response.content_type == "application/problem+json"
+            assert (await response.json())["type"] == "https://hub.example/problems/not_found"
+            assert me.id not in await response.text()
+    for secret, challenge in (
+        (new_secret(), 'Bearer realm="hub", error="invalid_token"'),
+        (expired, 'Bearer realm="hub", error="invalid_token"'),
+    ):
+        response = await client.get("/api/v1/me", headers=bearer(secret))
+        assert response.status == 401
+        assert response.headers["WWW-Authenticate"] == challenge
+    basic = await client.get("/api/v1/me", headers={"Authorization": "Basic d2FuZzpmYW5n"})
+    assert (basic.status, basic.headers["WWW-Authenticate"]) == (401, 'Bearer realm="hub"')
+
+    page_with_token = await client.get("/sso/launch/ischinese", headers=bearer(tokens[0]))
+    page_with_bad_token = await client.get("/sso/launch/ischinese", headers=bearer(new_secret()))
+    assert (page_with_token.status, page_with_token.content_type) == (404, "text/html")
+    assert "找不到该页面" in await page_with_token.text()
+    assert (page_with_bad_token.status, page_with_bad_token.content_type) == (401, "text/html")
+    assert page_with_bad_token.headers["WWW-Authenticate"] == 'Bearer realm="hub", error="invalid_token"'
+
+    mine = await client.get("/api/v1/me")  # without a token, the session cookie counts again
+    assert (mine.status, (await mine.json())["title"]) == (200, "主治医师")  # no PATCH above went through
+    assert await audit_entries(client) == []  # no token's holder acted on anyone

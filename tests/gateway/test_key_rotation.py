@@ -2,7 +2,8 @@
 
 A token signed just before the rotation still validates; the new kids appear in the JWKS at once and
 sign nothing until the activation delay has passed (the clock of a second hub process, injected);
-then the vendor, meeting a kid it does not know, fetches the JWKS again and accepts the new key.
+then the vendor, meeting a kid it does not know, fetches the JWKS again and accepts the new key. Each
+rotation leaves one audit entry naming the new kids.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sso.access.model import ActorKind, AuditAction, AuditOutcome, AuditQuery
 from sso.handoff.model import FormPost, SharedDetails
 from sso.handoff.service import Handoff
 from sso.handoff.store import SqlHandoffStore
@@ -72,6 +74,7 @@ async def test_rotation_keeps_old_tokens_valid_and_the_new_key_waits_for_its_del
         old_kid = _kid(signed_before.form().fields["id_token"])
         before = await _jwks_kids(world)
 
+        started_at = datetime.now(UTC)
         rotated = await asyncio.to_thread(run_hub, "keys", "rotate", "--config", str(world.settings_file))
         rotated_at = datetime.now(UTC)
 
@@ -84,6 +87,15 @@ async def test_rotation_keeps_old_tokens_valid_and_the_new_key_waits_for_its_del
             assert f"published key {after[algorithm][1]}" in rotated.stdout
         assert after["Ed25519"] == before["Ed25519"]
         new_kid = after["EdDSA"][1]
+        audited = (await world.hub.access.audit.page(AuditQuery())).entries
+        assert [(entry.action, entry.outcome, entry.actor.kind) for entry in audited] == [
+            (AuditAction.KEYS_ROTATED, AuditOutcome.SUCCEEDED, ActorKind.COMMAND_LINE)
+        ]
+        details = dict(audited[0].details)
+        delay = timedelta(seconds=DELAY_SECONDS)
+        assert started_at + delay <= datetime.fromisoformat(str(details.pop("activates_at"))) <= rotated_at + delay
+        # The new kids, and nothing else: no key material.
+        assert details == {f"kid_{algorithm.lower()}": after[algorithm][1] for algorithm in ("EdDSA", "ES256", "RS256")}
 
         accepted_old = await world.browser.submit(signed_before)
         assert accepted_old.status == 200, world.ischinese.refusals

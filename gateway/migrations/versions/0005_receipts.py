@@ -35,7 +35,6 @@ def upgrade() -> None:
     with op.batch_alter_table("ledger_receipt", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_receipt_source_received", ["source", "received_at"], unique=False)
 
-
     op.create_table(
         "ledger_source_position",
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),

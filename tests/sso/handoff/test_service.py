@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -25,12 +26,14 @@ from sso.handoff.errors import (
 from sso.handoff.keys import PUBLISHED_AFTER_RETIREMENT_SECONDS
 from sso.handoff.model import (
     ConsentNeeded,
+    ConsentRecord,
     FormPost,
     KeyUse,
     Redirect,
     SharedField,
     SigningAlgorithm,
     Vendor,
+    VendorAccount,
     fields_shared_with,
 )
 from sso.handoff.service import Handoff
@@ -253,6 +256,37 @@ async def test_subjects_are_stable_per_vendor_and_resolve_to_the_person(handoff:
     assert await handoff.resolve_subject("ischinese", "short") is None
     with pytest.raises(ValueError, match="at most 200"):
         await handoff.record_vendor_account(Vendor.ISCHINESE, first, "x" * 201)
+
+
+async def test_a_person_lists_their_vendor_accounts_and_every_consent_they_gave(handoff: Handoff, clock: Clock) -> None:
+    other = PersonId("person-0002")
+    for person in (PERSON, other):
+        for vendor in ("ischinese", "webtrn"):
+            await handoff.give_consent(person, vendor)
+    launched_at = clock.now
+    ischinese = await handoff.subject_for(PERSON, Vendor.ISCHINESE)
+    clock.advance(60)
+    webtrn = await handoff.subject_for(PERSON, Vendor.WEBTRN)
+    others = await handoff.subject_for(other, Vendor.ISCHINESE)
+    await handoff.record_vendor_account(Vendor.ISCHINESE, ischinese, "isc-778")
+    await handoff.record_vendor_account(Vendor.ISCHINESE, others, "isc-779")
+    await handoff.withdraw_consent(PERSON, "webtrn")
+
+    accounts = await handoff.vendor_accounts(PERSON)
+    consents = await handoff.consent_records(PERSON)
+
+    assert accounts == [
+        VendorAccount(Vendor.ISCHINESE, ischinese, launched_at, "isc-778"),
+        VendorAccount(Vendor.WEBTRN, webtrn, launched_at + timedelta(seconds=60), None),
+    ]
+    assert [(record.consent.vendor, record.withdrawn_at) for record in consents] == [
+        (Vendor.ISCHINESE, None),
+        (Vendor.WEBTRN, clock.now),
+    ]
+    assert all(isinstance(record, ConsentRecord) and record.consent.person_id == PERSON for record in consents)
+    assert [account.account_id for account in await handoff.vendor_accounts(other)] == ["isc-779"]
+    assert await handoff.vendor_accounts(PersonId("person-0003")) == []
+    assert await handoff.consent_records(PersonId("person-0003")) == []
 
 
 # ---------------------------------------------------------------- LTI

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -25,6 +26,7 @@ from sso.people.model import (
     LOGIN_FAILURES_MAX,
     SESSION_IDLE_SECONDS_MAX,
     SESSION_LIFETIME_SECONDS_MAX,
+    SessionSummary,
 )
 from sso.people.service import PeopleService
 from sso.people.tables import PersonRow, PersonSessionRow
@@ -339,6 +341,58 @@ async def test_deactivation_ends_every_session(people: PeopleService, form: Form
     await people.deactivate(person_id)
 
     assert await people.person_for_session(token) is None
+
+
+async def test_a_person_sees_their_live_sessions_and_no_one_elses(
+    people: PeopleService, form: FormMaker, clock
+) -> None:
+    person_id = await people.register(form())
+    other_id = await people.register(form(id_number=id_number_of(126)))
+    first = await people.open_session(person_id)
+    opened_first = clock.now
+    clock.advance(600)
+    second = await people.open_session(person_id)
+    await people.open_session(other_id)
+    closed = await people.open_session(person_id)
+    await people.close_session(closed)
+    clock.advance(120)
+    assert await people.person_for_session(first) == person_id  # used again: its last use moves
+
+    sessions = await people.sessions_of(person_id)
+
+    idle = timedelta(seconds=SESSION_IDLE_SECONDS_MAX)
+    assert [(session.opened_at, session.last_seen_at) for session in sessions] == [
+        (opened_first, clock.now),
+        (opened_first + timedelta(seconds=600), opened_first + timedelta(seconds=600)),
+    ]
+    assert [session.expires_at for session in sessions] == [clock.now + idle, sessions[1].last_seen_at + idle]
+    assert len(await people.sessions_of(other_id)) == 1
+    assert await people.sessions_of("0" * 32) == []
+    # Only times: nothing that could open a session.
+    assert {field.name for field in dataclasses.fields(SessionSummary)} == {"opened_at", "last_seen_at"}
+    assert second not in repr(sessions)
+
+
+async def test_ended_sessions_are_not_listed_and_the_lifetime_bounds_the_expiry(
+    people: PeopleService, form: FormMaker, clock
+) -> None:
+    person_id = await people.register(form())
+    busy = await people.open_session(person_id)
+    opened_at = clock.now
+    step = SESSION_IDLE_SECONDS_MAX // 2
+    clock.advance(step)
+    assert await people.person_for_session(busy) == person_id
+    await people.open_session(person_id)  # left idle from now on
+    while clock.now + timedelta(seconds=step) < opened_at + timedelta(seconds=SESSION_LIFETIME_SECONDS_MAX):
+        clock.advance(step)
+        assert await people.person_for_session(busy) == person_id
+
+    sessions = await people.sessions_of(person_id)
+
+    assert [session.opened_at for session in sessions] == [opened_at]
+    assert sessions[0].expires_at == opened_at + timedelta(seconds=SESSION_LIFETIME_SECONDS_MAX)
+    clock.advance(step)
+    assert await people.sessions_of(person_id) == []
 
 
 # ---------------------------------------------------------------- changes

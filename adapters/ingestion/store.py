@@ -1,0 +1,254 @@
+"""The ingestion view on SQL (SQLite or PostgreSQL): refusal counts added with an upsert, and the
+events and summaries read from them and from the ledger's receipts.
+
+``ledger_receipt`` is the ledger's: it is written in the transaction that decides each delivery,
+and only read here. Every page is read per vendor, so that each query walks an index that leads
+with the vendor (``ix_ledger_receipt_source_received``, ``ix_ingestion_refusal_vendor_first_at``)
+and stops after the page. Database errors become ``IngestionUnavailable`` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, Delete, Row, Select, Table, and_, case, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.ingestion.errors import IngestionUnavailable
+from adapters.ingestion.model import (
+    VENDORS,
+    EventOrigin,
+    EventOutcome,
+    EventPage,
+    EventPosition,
+    EventQuery,
+    IngestionEvent,
+    RefusalCount,
+    VendorSummary,
+    Window,
+    page_of,
+)
+from adapters.ingestion.tables import IngestionRefusalRow
+from ledger.model import EntryKind, Source
+from ledger.tables import ReceiptRow
+
+REFUSAL: Final[Table] = IngestionRefusalRow.metadata.tables["ingestion_refusal"]
+RECEIPT: Final[Table] = ReceiptRow.metadata.tables["ledger_receipt"]
+REFUSAL_RETENTION_DAYS: Final = 90
+PRUNED_PER_WRITE_MAX: Final = 100
+"""Expired buckets deleted by one write: more than one write adds, so the table cannot grow."""
+
+
+class SqlIngestionStore:
+    """Refusal counts and the events view on the hub's database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def add_refusals(self, counts: Sequence[RefusalCount], now: datetime) -> None:
+        """Add the counts to their buckets in one transaction, and prune buckets past the retention.
+
+        Raises ``IngestionUnavailable`` when the database cannot take them.
+        """
+        if not counts:
+            return
+        # One order for every process: two writers of the same buckets never wait on each other in a circle.
+        rows = sorted((_refusal_values(count) for count in counts), key=_bucket_key)
+        async with _translated(), self._engine.begin() as connection:
+            await connection.execute(_add_counts(connection.dialect.name), rows)
+            await connection.execute(_prune(now - timedelta(days=REFUSAL_RETENTION_DAYS)))
+
+    async def events(self, query: EventQuery) -> EventPage:
+        """A page of events, newest first. Raises ``IngestionUnavailable``."""
+        wanted = query.outcome
+        candidates: list[IngestionEvent] = []
+        async with _translated(), self._engine.connect() as connection:
+            for vendor in query.vendors:
+                if wanted is not EventOutcome.REFUSED:
+                    rows = await connection.execute(_receipts(vendor, query))
+                    candidates += (_receipt_event(row) for row in rows)
+                if wanted in (None, EventOutcome.REFUSED):
+                    rows = await connection.execute(_refusals(vendor, query))
+                    candidates += (_refusal_event(row) for row in rows)
+        return page_of(candidates, query.limit)
+
+    async def summary(self, window: Window) -> tuple[VendorSummary, ...]:
+        """What each vendor delivered in the window. Raises ``IngestionUnavailable``."""
+        vendor_codes = [vendor.value for vendor in VENDORS]
+        receipts = (
+            select(
+                RECEIPT.c.source,
+                RECEIPT.c.outcome,
+                RECEIPT.c.held_reason,
+                func.count().label("deliveries"),
+                func.max(RECEIPT.c.received_at).label("last_at"),
+            )
+            .where(RECEIPT.c.source.in_(vendor_codes), *_within(RECEIPT.c.received_at, window))
+            .group_by(RECEIPT.c.source, RECEIPT.c.outcome, RECEIPT.c.held_reason)
+        )
+        refusals = (
+            select(REFUSAL.c.vendor, REFUSAL.c.reason, func.sum(REFUSAL.c["count"]).label("refused"))
+            .where(REFUSAL.c.vendor.in_(vendor_codes), *_within(REFUSAL.c.first_at, window))
+            .group_by(REFUSAL.c.vendor, REFUSAL.c.reason)
+        )
+        async with _translated(), self._engine.connect() as connection:
+            receipt_rows = (await connection.execute(receipts)).all()
+            refusal_rows = (await connection.execute(refusals)).all()
+        return tuple(_vendor_summary(vendor, receipt_rows, refusal_rows) for vendor in VENDORS)
+
+
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    try:
+        yield
+    except (DBAPIError, OSError) as exc:
+        raise IngestionUnavailable("the database cannot be reached") from exc
+
+
+# ---------------------------------------------------------------- writing refusal counts
+
+
+def _refusal_values(count: RefusalCount) -> dict[str, object]:
+    bucket = count.bucket
+    return {
+        "vendor": bucket.vendor.value,
+        "reason": bucket.reason,
+        "fields": bucket.fields,
+        "minute": bucket.minute,
+        "count": count.count,
+        "first_at": count.first_at,
+        "last_at": count.last_at,
+        "last_delivery_id": count.last_delivery_id,
+    }
+
+
+def _bucket_key(values: dict[str, object]) -> tuple[str, str, str, str]:
+    return (str(values["vendor"]), str(values["reason"]), str(values["fields"]), str(values["minute"]))
+
+
+def _add_counts(dialect: str) -> Any:
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(REFUSAL)
+    incoming = upsert.excluded
+    # ``first_at`` stays as first written: it orders the events, and a cursor must not move under a reader.
+    return upsert.on_conflict_do_update(
+        index_elements=[REFUSAL.c.vendor, REFUSAL.c.reason, REFUSAL.c.fields, REFUSAL.c.minute],
+        set_={
+            "count": REFUSAL.c["count"] + incoming["count"],
+            "last_at": case((incoming.last_at > REFUSAL.c.last_at, incoming.last_at), else_=REFUSAL.c.last_at),
+            "last_delivery_id": func.coalesce(incoming.last_delivery_id, REFUSAL.c.last_delivery_id),
+        },
+    )
+
+
+def _prune(cutoff: datetime) -> Delete:
+    expired = (
+        select(REFUSAL.c.id)
+        .where(REFUSAL.c.minute < cutoff)
+        .order_by(REFUSAL.c.minute)
+        .limit(PRUNED_PER_WRITE_MAX)
+        .with_for_update(skip_locked=True)  # PostgreSQL: leave rows another process is pruning
+    )
+    return delete(REFUSAL).where(REFUSAL.c.id.in_(expired))
+
+
+# ---------------------------------------------------------------- reading events
+
+
+def _within(column: Any, window: Window) -> list[ColumnElement[bool]]:
+    conditions = []
+    if window.since is not None:
+        conditions.append(column >= window.since)
+    if window.until is not None:
+        conditions.append(column < window.until)
+    return conditions
+
+
+def _older_than(at: Any, row_id: Any, origin: EventOrigin, position: EventPosition) -> ColumnElement[bool]:
+    """Rows of one origin that come after ``position`` in the listing (newest first)."""
+    if origin < position.origin:
+        return at <= position.at  # type: ignore[no-any-return]
+    if origin > position.origin:
+        return at < position.at  # type: ignore[no-any-return]
+    return or_(at < position.at, and_(at == position.at, row_id < position.id))
+
+
+def _receipts(vendor: Source, query: EventQuery) -> Select[Any]:
+    statement = select(RECEIPT).where(RECEIPT.c.source == vendor.value, *_within(RECEIPT.c.received_at, query.window))
+    if query.outcome is not None:
+        statement = statement.where(RECEIPT.c.outcome == query.outcome.value)
+    if query.after is not None:
+        statement = statement.where(_older_than(RECEIPT.c.received_at, RECEIPT.c.id, EventOrigin.RECEIPT, query.after))
+    return statement.order_by(RECEIPT.c.received_at.desc(), RECEIPT.c.id.desc()).limit(query.limit + 1)
+
+
+def _refusals(vendor: Source, query: EventQuery) -> Select[Any]:
+    statement = select(REFUSAL).where(REFUSAL.c.vendor == vendor.value, *_within(REFUSAL.c.first_at, query.window))
+    if query.after is not None:
+        statement = statement.where(_older_than(REFUSAL.c.first_at, REFUSAL.c.id, EventOrigin.REFUSAL, query.after))
+    return statement.order_by(REFUSAL.c.first_at.desc(), REFUSAL.c.id.desc()).limit(query.limit + 1)
+
+
+def _receipt_event(row: Row[Any]) -> IngestionEvent:
+    return IngestionEvent(
+        position=EventPosition(row.received_at, EventOrigin.RECEIPT, row.id),
+        vendor=Source(row.source),
+        outcome=EventOutcome(row.outcome),
+        delivery_id=row.delivery_id,
+        record_id=row.record_id,
+        kind=EntryKind(row.kind),
+        reason=row.held_reason,
+        fields=(),
+        count=1,
+        received_at=row.received_at,
+        last_received_at=row.received_at,
+        entry_seq=row.entry_seq,
+    )
+
+
+def _refusal_event(row: Row[Any]) -> IngestionEvent:
+    return IngestionEvent(
+        position=EventPosition(row.first_at, EventOrigin.REFUSAL, row.id),
+        vendor=Source(row.vendor),
+        outcome=EventOutcome.REFUSED,
+        delivery_id=row.last_delivery_id,
+        record_id=None,
+        kind=None,
+        reason=row.reason,
+        fields=tuple(row.fields.split(",")) if row.fields else (),
+        count=row._mapping["count"],  # ``row.count`` is the tuple's method
+        received_at=row.first_at,
+        last_received_at=row.last_at,
+        entry_seq=None,
+    )
+
+
+def _vendor_summary(vendor: Source, receipt_rows: Sequence[Any], refusal_rows: Sequence[Any]) -> VendorSummary:
+    outcomes: dict[EventOutcome, int] = defaultdict(int)
+    held: dict[str, int] = defaultdict(int)
+    refusals: dict[str, int] = defaultdict(int)
+    last_stored_at: datetime | None = None
+    for row in receipt_rows:
+        if row.source != vendor.value:
+            continue
+        outcomes[EventOutcome(row.outcome)] += row.deliveries
+        if row.held_reason is not None:
+            held[row.held_reason] += row.deliveries
+        last_stored_at = row.last_at if last_stored_at is None else max(last_stored_at, row.last_at)
+    for row in refusal_rows:
+        if row.vendor == vendor.value:
+            refusals[row.reason] += int(row.refused)  # PostgreSQL sums a bigint as a numeric
+            outcomes[EventOutcome.REFUSED] += int(row.refused)
+    return VendorSummary(
+        vendor,
+        MappingProxyType(dict(outcomes)),
+        MappingProxyType(dict(held)),
+        MappingProxyType(dict(refusals)),
+        last_stored_at,
+    )

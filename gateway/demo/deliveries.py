@@ -1,0 +1,304 @@
+"""The vendors deliver the year's hours, each through its own protocol, and the demo tells what
+the hub made of them.
+
+- ischinese pushes signed webhooks: accounts linked, completions, a few events lost on the way, a
+  revocation that overtakes its completion, a redelivery, a corrected record that conflicts, and a
+  completion of a learner the hub never handed over; its listing still shows the lost ones.
+- webtrn serves pages that the hub pulls (``hub pull webtrn``'s logic), through a 429 and a 401.
+- hnou posts signed forms (a revocation and an unknown ID number among them), and its daily files
+  fill in the notifications that never went out (``hub pull hnou``'s logic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Awaitable, Iterable
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Final, TypeVar
+
+import httpx
+from rich.console import Console
+
+from adapters.hnou.simulator_hours import SimulatedCompletion as SimulatedCompletionAtHnou
+from adapters.ischinese.simulator import Account
+from adapters.ischinese.simulator_hours import LISTING_PATH, HoursSimulator, Sending, SimulatedCompletion
+from adapters.webtrn.simulator_api import WebtrnApiSimulator
+from gateway.commands.pull import daily_file_client, describe, store_daily_file, webtrn_counts
+from gateway.demo.cast import YEAR, Study
+from gateway.demo.handoffs import Arrival
+from gateway.demo.stage import Stage
+from gateway.jobs import webtrn_puller
+from ledger.model import BEIJING
+from sso.id_numbers import make_id_number
+
+__all__ = ["hnou_posts_and_files", "ischinese_pushes", "webtrn_is_pulled"]
+
+SENDS_AT_ONCE: Final = 8
+LOST_EVENTS: Final = 3
+UNNOTIFIED_RECORDS: Final = 3
+LISTING_PER_PAGE: Final = 50
+LISTING_PAGES_MAX: Final = 100
+LISTING_TIMEOUT_SECONDS: Final = 10.0
+WEBTRN_FIRST_ID: Final = 88_001
+REVOKED_ON: Final = datetime(YEAR, 12, 1, 10, 0, tzinfo=BEIJING)
+
+Result = TypeVar("Result")
+
+
+async def _at_most(count: int, work: Iterable[Awaitable[Result]]) -> list[Result]:
+    """Await every piece of work, ``count`` at a time, and return their results in order."""
+    gate = asyncio.Semaphore(count)
+
+    async def one(piece: Awaitable[Result]) -> Result:
+        async with gate:
+            return await piece
+
+    return list(await asyncio.gather(*(one(piece) for piece in work)))
+
+
+def _pick(items: list[Result], count: int, offset: int) -> list[Result]:
+    """``count`` items spread evenly over the list, starting at ``offset``: who the mishaps befall."""
+    if not items:
+        return []
+    step = max(1, len(items) // (count + 1))
+    return [items[(offset + step * (number + 1)) % len(items)] for number in range(count)]
+
+
+# ---------------------------------------------------------------- ischinese
+
+
+def _status(sending: Sending) -> str:
+    """What the hub said it did with a delivered event (``appended``, ``duplicate``, ``held``…)."""
+    if sending.lost:
+        return "lost"
+    try:
+        answer = json.loads(sending.attempts[-1].text)
+    except ValueError:
+        return f"HTTP {sending.attempts[-1].status}"
+    return str(answer.get("status", sending.attempts[-1].status)) if isinstance(answer, dict) else "?"
+
+
+def _tally(sendings: Iterable[Sending]) -> str:
+    counts = Counter(_status(sending) for sending in sendings)
+    return ", ".join(f"{count} {status}" for status, count in counts.most_common())
+
+
+def _ischinese_completions(stage: Stage, studies: list[Study]) -> list[SimulatedCompletion]:
+    vendor = stage.ischinese
+    accounts: dict[object, Account] = {account.registration.get("email"): account for account in vendor.accounts}
+    ours = [study for study in studies if study.course.vendor == "ischinese"]
+    return [
+        vendor.completion_of(
+            accounts[study.member.email],
+            f"c-{number:06d}",
+            course_id=study.course.code,
+            course_title=study.course.title,
+            subject=study.course.subject,
+            hours=study.course.hours,
+            completed_at=study.completed_at,
+        )
+        for number, study in enumerate(ours, start=1)
+    ]
+
+
+async def ischinese_pushes(stage: Stage, arrivals: list[Arrival], studies: list[Study], console: Console) -> None:
+    """ischinese links its accounts and pushes its completions as Standard Webhooks, with mishaps."""
+    linked = await stage.ischinese.link_accounts()
+    console.print(f"  account.linked for {len(linked)} accounts → {_tally(linked)}")
+    completions = _ischinese_completions(stage, studies)
+    delivered = await _push_losing_some_and_overtaking_one(stage.ischinese.hours, completions, console)
+    await _redeliver_correct_and_report_a_stranger(stage.ischinese.hours, delivered, console)
+    await _compare_listing(stage, arrivals, console)
+
+
+async def _push_losing_some_and_overtaking_one(
+    hours: HoursSimulator, completions: list[SimulatedCompletion], console: Console
+) -> list[Sending]:
+    """Send every completion but a few lost ones; one is revoked, and its revocation arrives first."""
+    lost = _pick(completions, LOST_EVENTS, offset=1)
+    hours.lose(*(completion.completion_id for completion in lost))
+    [overtaken] = _pick([completion for completion in completions if completion not in lost], 1, offset=0)
+    created = {completion.completion_id: hours.keep(completion) for completion in completions}
+    revocation = hours.withdraw(overtaken.completion_id, "学习记录异常（挂机刷课），撤销")
+
+    early = await hours.send(revocation)
+    ordinary = [event for key, event in created.items() if key != overtaken.completion_id]
+    sent = await _at_most(SENDS_AT_ONCE, (hours.send(event) for event in ordinary))
+    late = await hours.send(created[overtaken.completion_id])
+    console.print(f"  {len(sent)} completion.created events, signed with standardwebhooks → {_tally(sent)}")
+    lost_ids = ", ".join(completion.completion_id for completion in lost)
+    console.print(f"  lost on the way, never sent: {lost_ids} (the vendor believes they went out)")
+    console.print(
+        f"  {overtaken.completion_id} revoked before its completion arrived: the revocation → {_status(early)}, "
+        f"then the completion → {_status(late)} (and the waiting reversal with it)"
+    )
+    return [sending for sending in sent if _status(sending) == "appended"]
+
+
+async def _redeliver_correct_and_report_a_stranger(
+    hours: HoursSimulator, delivered: list[Sending], console: Console
+) -> None:
+    """A redelivery of a stored event, a correction that conflicts, and a learner the hub never handed over."""
+    first, corrected = delivered[0], delivered[len(delivered) // 2]
+    again = await hours.send(first.event)
+    console.print(
+        f"  a redelivery of {first.event.webhook_id} ({first.event.completion_id}), the same webhook-id "
+        f"→ {_status(again)}: nothing changed"
+    )
+    original = hours.completion(str(corrected.event.completion_id))
+    fixed_hours = str(Decimal(original.hours) + 2)
+    conflict = await hours.send(hours.keep(replace(original, hours=fixed_hours)))
+    console.print(
+        f"  {original.completion_id} sent again with {fixed_hours} h instead of {original.hours} h "
+        f"→ {_status(conflict)} (conflict): the first version stays, the new one waits for an operator"
+    )
+    stranger = SimulatedCompletion(
+        "c-900001", "isc-local-account-7", "XJP-2021-01", "习近平新时代中国特色社会主义思想概论", "public", "12",
+        datetime(YEAR, 9, 9, 9, 9, tzinfo=BEIJING),
+    )  # fmt: skip
+    unknown = await hours.send(hours.keep(stranger))
+    console.print(f"  c-900001, of an account the hub never handed over → {_status(unknown)} (unknown person)")
+
+
+async def _compare_listing(stage: Stage, arrivals: list[Arrival], console: Console) -> None:
+    """Read ischinese's listing as reconciliation will, and name the records the ledger lacks."""
+    url = stage.urls["ischinese"] + LISTING_PATH
+    headers = {"Authorization": f"Bearer {stage.shared.api_key}"}
+    listed: list[dict[str, object]] = []
+    async with httpx.AsyncClient(timeout=LISTING_TIMEOUT_SECONDS) as http:
+        page, total_pages = 1, 1
+        while page <= min(total_pages, LISTING_PAGES_MAX):
+            query = {"year": str(YEAR), "page": str(page), "per_page": str(LISTING_PER_PAGE)}
+            answer = (await http.get(url, params=query, headers=headers)).raise_for_status().json()
+            listed += answer["data"]
+            page, total_pages = page + 1, int(answer["total_pages"])
+    in_ledger = {
+        entry.record_id
+        for arrival in arrivals
+        for entry in await stage.hub.ledger.entries_of(arrival.person_id, YEAR)
+        if entry.source == "ischinese"
+    }
+    missing = [str(record["completion_id"]) for record in listed if record["completion_id"] not in in_ledger]
+    revoked = sum(1 for record in listed if record["status"] == "revoked")
+    console.print(
+        f"  its listing (GET {LISTING_PATH}?year={YEAR}, {total_pages} pages of {LISTING_PER_PAGE}): "
+        f"{len(listed)} records, {revoked} revoked; not in the ledger: {', '.join(missing)}, "
+        "for reconciliation to find"
+    )
+
+
+# ---------------------------------------------------------------- webtrn
+
+
+def _serve_webtrn_completions(stage: Stage, studies: list[Study]) -> list[int]:
+    vendor = stage.webtrn
+    accounts = {account.registration.get("email"): account for account in vendor.accounts}
+    ours = [study for study in studies if study.course.vendor == "webtrn"]
+    record_ids = []
+    for record_id, study in enumerate(ours, start=WEBTRN_FIRST_ID):
+        vendor.complete(
+            accounts[study.member.email],
+            record_id,
+            course_code=study.course.code,
+            course_name=study.course.title,
+            subject=study.course.subject,
+            hours=study.course.hours,
+            finished_at=study.completed_at,
+            updated_at=study.completed_at + timedelta(minutes=3),
+        )
+        record_ids.append(record_id)
+    return record_ids
+
+
+async def webtrn_is_pulled(stage: Stage, studies: list[Study], console: Console) -> None:
+    """webtrn serves its completions in pages; the hub pulls them as ``hub pull webtrn`` does."""
+    api: WebtrnApiSimulator = stage.webtrn.api
+    record_ids = _serve_webtrn_completions(stage, studies)
+    console.print(f"  webtrn serves {len(record_ids)} completions, at most {api.page_size_max} a page")
+    api.answer(429, on_requests=[2], retry_after_seconds=1)
+    api.answer(401, on_requests=[3])
+    async with webtrn_puller(stage.hub) as puller:
+        report = await puller.pull()
+    console.print(
+        f"  the hub pulls: {describe(webtrn_counts(report))} in {report.pages} pages, through a 429 on the "
+        f"2nd request (it waited the 1 s of Retry-After) and a 401 on the 3rd (a new token, one more try)"
+    )
+    [revoked] = _pick(record_ids, 1, offset=2)
+    api.revoke(revoked, updated_at=REVOKED_ON)
+    async with webtrn_puller(stage.hub) as puller:
+        again = await puller.pull()
+    watermark = "" if report.watermark is None else f"{report.watermark.updated_at:%Y-%m-%dT%H:%M:%SZ}"
+    console.print(
+        f"  webtrn revokes {revoked}: it comes again with a new updated_at. The next pull starts at the "
+        f"watermark {watermark}: {describe(webtrn_counts(again))} (the item at the watermark comes again "
+        "and changes nothing; the revocation is a reversal)"
+    )
+
+
+# ---------------------------------------------------------------- hnou
+
+
+def _keep_hnou_completions(stage: Stage, studies: list[Study]) -> list[str]:
+    vendor = stage.hnou
+    ours = [study for study in studies if study.course.vendor == "hnou"]
+    record_numbers = []
+    for number, study in enumerate(ours, start=1):
+        learner = vendor.tool.accounts[study.member.id_number]
+        record_no = f"HN{YEAR}{number:06d}"
+        vendor.hours.keep(
+            vendor.completion_of(
+                learner,
+                record_no,
+                course_code=study.course.code,
+                course_title=study.course.title,
+                subject=study.course.subject,
+                hours=study.course.hours,
+                completed_at=study.completed_at,
+            )
+        )
+        record_numbers.append(record_no)
+    return record_numbers
+
+
+async def hnou_posts_and_files(stage: Stage, studies: list[Study], console: Console) -> None:
+    """hnou posts a signed form per record; its daily files bring the ones never posted."""
+    hours = stage.hnou.hours
+    record_numbers = _keep_hnou_completions(stage, studies)
+    unposted = _pick(record_numbers, UNNOTIFIED_RECORDS, offset=0)
+    posted = [record_no for record_no in record_numbers if record_no not in unposted]
+    answers = await _at_most(SENDS_AT_ONCE, (hours.notify(record_no) for record_no in posted))
+    tries = sum(len(answer) for answer in answers)
+    console.print(f"  {len(posted)} signed forms posted → {len(answers)} SUCCESS in {tries} tries")
+    [withdrawn] = _pick(posted, 1, offset=1)
+    hours.revoke(withdrawn, REVOKED_ON)
+    console.print(f"  {withdrawn} revoked (zt=0) → {(await hours.notify(withdrawn))[-1][1]}: a reversal entry")
+    stranger = _stranger_at_hnou()
+    hours.keep(stranger)
+    console.print(
+        f"  {stranger.record_no}, of an ID number nobody registered → {(await hours.notify(stranger.record_no))[-1][1]}"
+        " (held for an operator)"
+    )
+    days = sorted({hours.records[record_no].changed_on for record_no in unposted})
+    console.print(f"  {len(unposted)} notifications never went out ({', '.join(unposted)}): the daily files bring them")
+    async with httpx.AsyncClient() as http:
+        files = daily_file_client(stage.hub, http)
+        for day in days:
+            counts = await store_daily_file(stage.hub.ledger, files, day)
+            console.print(f"    hub pull hnou --date {day:%Y%m%d}: {describe(counts)}")
+
+
+def _stranger_at_hnou() -> SimulatedCompletionAtHnou:
+    return SimulatedCompletionAtHnou(
+        record_no=f"HN{YEAR}900001",
+        id_number=make_id_number("430102", date(1991, 7, 1), 998),
+        name="未注册学员",
+        course_code="HN-2021-ZY07",
+        course_title="行业前沿与案例研究",
+        subject="professional",
+        hours="30",
+        completed_at=datetime(YEAR, 10, 10, 10, 10, tzinfo=BEIJING),
+    )

@@ -1,0 +1,149 @@
+"""What the demo shows at the end: each person's 2021 against the rules, the hours each vendor
+brought, the ledger verified, the records held for an operator, and where to try it all."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from contextlib import suppress
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from gateway.demo.cast import PASSWORD, YEAR
+from gateway.demo.handoffs import Arrival
+from gateway.demo.stage import Stage
+from ledger.model import EntryKind, Evaluation, format_hours
+from sso.id_numbers import mask_id_number
+
+__all__ = ["show_balances", "show_held_records", "show_hours_by_vendor", "show_verification", "show_ways_in"]
+
+VENDOR_MARKS = {"ischinese": "思", "webtrn": "网", "hnou": "开"}
+
+
+def _missing(evaluation: Evaluation) -> str:
+    hours = [
+        f"{format_hours(missing)} h {what}"
+        for missing, what in (
+            (evaluation.missing_total, "in all"),
+            (evaluation.missing_public, "public"),
+            (evaluation.missing_professional, "professional"),
+        )
+        if missing
+    ]
+    parts = [", ".join(hours)] if hours else []
+    if evaluation.missing_topics:
+        parts.append(f"needs {', '.join(evaluation.missing_topics)}")
+    return "; ".join(parts) or "—"
+
+
+async def show_balances(stage: Stage, arrivals: list[Arrival], console: Console) -> list[tuple[Arrival, bool]]:
+    """A table of everyone's year; returns who meets it."""
+    table = Table("person", "ID number", "institution", "at", "public", "prof.", "total", "met", "missing")
+    met: list[tuple[Arrival, bool]] = []
+    for arrival in arrivals:
+        evaluation = await stage.hub.ledger.evaluate(arrival.person_id, YEAR)
+        earned = evaluation.earned
+        table.add_row(
+            arrival.member.name,
+            mask_id_number(arrival.member.id_number),
+            arrival.member.institution.name,
+            "".join(VENDOR_MARKS[vendor] for vendor in arrival.member.vendors),
+            format_hours(earned.public),
+            format_hours(earned.professional),
+            format_hours(earned.total),
+            "[green]yes[/green]" if evaluation.met else "[red]no[/red]",
+            _missing(evaluation),
+        )
+        met.append((arrival, evaluation.met))
+    console.print(table)
+    console.print("  at: 思 ischinese (思想天下), 网 webtrn (网梯), 开 hnou (湖南开放大学)")
+    console.print(f"  {sum(1 for _arrival, yes in met if yes)} of {len(met)} people meet {YEAR}")
+    return met
+
+
+async def show_hours_by_vendor(stage: Stage, arrivals: list[Arrival], console: Console) -> None:
+    """The ledger's entries of the year by source: credits, reversals and the hours that count."""
+    credits: Counter[str] = Counter()
+    reversals: Counter[str] = Counter()
+    counted: Counter[str] = Counter()
+    for arrival in arrivals:
+        for entry in await stage.hub.ledger.entries_of(arrival.person_id, YEAR):
+            (credits if entry.kind is EntryKind.CREDIT else reversals)[entry.source] += 1
+            counted[entry.source] += entry.signed_hours
+    for source in sorted(credits | reversals):
+        console.print(
+            f"  {source:<10} {credits[source]:>3} credits, {reversals[source]} reversals, "
+            f"{format_hours(counted[source]):>8} h counted"
+        )
+
+
+async def show_verification(stage: Stage, console: Console) -> None:
+    report = await stage.hub.ledger.verify_chain()
+    mismatches = await stage.hub.ledger.balance_mismatches()
+    if report.intact:
+        console.print(
+            f"  chain intact: {report.entries_checked} entries, head #{report.head_seq} {report.head_hash[:16]}…"
+        )
+    else:
+        console.print(f"  [red]chain broken at #{report.first_bad_seq}: {report.problem}[/red]")
+    console.print(
+        f"  balances equal a full recomputation: {'yes' if not mismatches else f'no, {len(mismatches)} differ'}"
+    )
+
+
+async def show_held_records(stage: Stage, console: Console) -> None:
+    held = await stage.hub.ledger.held_records()
+    table = Table("source", "record", "kind", "reason", "why")
+    for record in held:
+        table.add_row(record.source, record.record_id, record.kind, record.reason, record.detail)
+    console.print(table)
+    console.print(f"  {len(held)} records wait for an operator; nothing was dropped")
+
+
+def show_ways_in(stage: Stage, met: list[tuple[Arrival, bool]], settings_file: Path, console: Console) -> None:
+    """The URLs to open, the logins to use and the commands to run against the demo's hub."""
+    hub, program, config = stage.hub_url, _hub_program(), f"--config {settings_file}"
+    console.print(f"  the hub      {hub}/healthz  {hub}/openapi.json  {hub}/.well-known/jwks.json")
+    examples = _examples(met)
+    for arrival, yes in examples:
+        verdict = "meets 2021" if yes else "does not meet 2021 yet"
+        member = arrival.member
+        console.print(f"  sign in as {member.name} ({verdict}): ID number {member.id_number}, password {PASSWORD}")
+    if examples:
+        arrival = examples[0][0]
+        login = json.dumps({"id_number": arrival.member.id_number, "password": PASSWORD})
+        console.print(f"    curl -c jar -H 'Content-Type: application/json' -d '{login}' {hub}/api/v1/login")
+        console.print(f"    curl -b jar {hub}/api/v1/me")
+        console.print(f"  an operator's token: {program} tokens create --role operator {config}")
+        ledger = f"{hub}/api/v1/people/{arrival.person_id}/ledger?year={YEAR}"
+        console.print(f"    curl -H 'Authorization: Bearer <token>' '{ledger}'")
+    console.print(f"  the ledger   {program} ledger verify {config}")
+    console.print(f"  pull again   {program} pull webtrn {config}")
+    console.print(f"               {program} pull hnou --date 20211201 {config}")
+    listing = f"{stage.urls['ischinese']}/api/v2/completions?year={YEAR}&per_page=5"
+    console.print(f"  ischinese's listing: curl -H 'Authorization: Bearer {stage.shared.api_key}' '{listing}'")
+    console.print(
+        f"  webtrn's token: curl -u hub:{stage.shared.client_secret} "
+        f"-d grant_type=client_credentials -d scope=completions.read {stage.urls['webtrn']}/oauth/token"
+    )
+
+
+def _examples(met: list[tuple[Arrival, bool]]) -> list[tuple[Arrival, bool]]:
+    """The first person who meets the year and the first who does not, where there are such people."""
+    first: dict[bool, Arrival] = {}
+    for arrival, yes in met:
+        first.setdefault(yes, arrival)
+    return [(first[yes], yes) for yes in (True, False) if yes in first]
+
+
+def _hub_program() -> str:
+    """How to call this ``hub`` from where the demo was started: ``.venv/bin/hub`` after ``make demo``."""
+    program = Path(sys.executable).parent / "hub"
+    if not program.exists():
+        return "hub"
+    with suppress(ValueError):  # not below the working folder: the whole path reads better
+        return str(program.relative_to(Path.cwd()))
+    return str(program)

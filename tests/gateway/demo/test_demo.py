@@ -1,0 +1,37 @@
+"""``hub demo --once`` through the real ``hub`` program, in a temporary directory.
+
+One of the slow tests (about 20 s): thirty people register with the hub's real password hashing and
+go through the SSO flows, and the three vendors deliver a year of hours.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from ..conftest import RunHub
+
+VENDOR_LINE = re.compile(r"^\s+(ischinese|webtrn|hnou)\s+(\d+) credits, (\d+) reversals,\s+([\d.]+) h counted$", re.M)
+
+
+def test_the_demo_runs_to_the_end_and_leaves_an_intact_ledger(run_hub: RunHub, tmp_path: Path) -> None:
+    result = run_hub("demo", "--once")
+
+    assert result.returncode == 0, result.stderr
+    output = result.stdout
+    stored = {
+        vendor: (int(credits), Decimal(hours)) for vendor, credits, _reversals, hours in VENDOR_LINE.findall(output)
+    }
+    assert set(stored) == {"ischinese", "webtrn", "hnou"}
+    assert all(credits > 0 and hours > 0 for credits, hours in stored.values())
+    assert re.search(r"chain intact: \d+ entries", output)
+    assert "balances equal a full recomputation: yes" in output
+    assert re.search(r"\d+ of 30 people meet 2021", output)
+    for told in ("→ pending", "→ duplicate", "(conflict)", "(unknown person)", "hub pull hnou --date", "3 lost"):
+        assert told in output
+    assert "Traceback" not in result.stderr
+
+    verified = run_hub("ledger", "verify", "--config", str(tmp_path / "var" / "demo" / "hub.toml"))
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith("ledger intact:")
