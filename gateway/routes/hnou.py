@@ -65,7 +65,8 @@ async def hnou_webhook(request: web.Request) -> web.Response:
     except (HnouUnavailable, LedgerUnavailable, DBAPIError, OSError) as error:
         log.warning("delivery_not_stored", vendor="hnou", error=type(error).__name__)
         return _answer(503, UNAVAILABLE)
-    log.info(
+    # The delivery's receipt in the ledger is its durable record; this line is for debugging.
+    log.debug(
         "delivery_stored",
         vendor="hnou",
         delivery_id=delivery.delivery_id,

@@ -46,12 +46,13 @@ async def _receive(request: web.Request) -> web.Response:
     if isinstance(received, AccountLink):
         linked = await request.app[DIRECTORY].link_account("ischinese", received.sub, received.account_id)
         log.info("vendor_account_linked", vendor="ischinese", message_id=received.message_id, known=linked)
-        return web.json_response({"status": "linked" if linked else "held"})
+        return web.json_response({"status": "linked" if linked else "unknown_subject"})
     try:
         outcome = await request.app[DELIVERIES].submit(received)
     except NoRulesForYear as refused:  # a valid body the hub cannot count: the vendor's error
         raise DeliveryInvalid([FieldError("data.completed_at", str(refused))]) from None
-    log.info(
+    # The delivery's receipt in the ledger is its durable record; this line is for debugging.
+    log.debug(
         "delivery_stored",
         vendor="ischinese",
         message_id=received.delivery_id,
@@ -73,7 +74,7 @@ openapi_paths: dict[str, object] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
             "responses": {
                 "200": {
-                    "description": "Stored (appended, duplicate, held or pending), or an account linked",
+                    "description": "Stored (appended, duplicate, held, pending); linked, or unknown_subject",
                     "content": {
                         "application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}
                     },

@@ -150,6 +150,17 @@ async def test_an_account_link_is_recorded(client: Client, learner: tuple[str, s
     assert await hub_of(client).handoff.vendor_account_of("ischinese", sub) == "u-77"
 
 
+async def test_an_account_link_for_a_sub_never_issued_is_answered_as_such(client: Client) -> None:
+    event = {
+        "type": "account.linked",
+        "timestamp": "2021-06-01T10:00:00+08:00",
+        "data": {"sub": "a-sub-the-hub-never-issued", "account_id": "u-78"},
+    }
+
+    assert await deliver(client, event) == (200, {"status": "unknown_subject"})
+    assert await hub_of(client).handoff.vendor_account_of("ischinese", "a-sub-the-hub-never-issued") is None
+
+
 @pytest.mark.parametrize("skew", [timedelta(seconds=-301), timedelta(seconds=301)])
 async def test_a_stale_or_future_timestamp_is_refused_and_nothing_stored(
     client: Client, learner: tuple[str, str], skew: timedelta
