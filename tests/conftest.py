@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: a clean, migrated database on SQLite and on PostgreSQL.
+"""Fixtures shared by every test: a clean, migrated database on SQLite and on PostgreSQL, and a keyring.
 
 PostgreSQL is the machine's own (``HUB_TEST_POSTGRESQL_URL``, default 127.0.0.1:5432, database
 ``test``). Each test session creates a database of its own there and drops it at the end. When
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.bootstrap import ensure_keyring
 from gateway.database import create_engine, metadata, migrate
+from sso.personal_data import DataKeyring
 
 POSTGRESQL_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 DIALECTS = ("sqlite", "postgresql")
@@ -213,3 +214,9 @@ def personal_data_probe(database_url: str) -> Iterator[PersonalDataProbe]:
 def id_number_needles_of() -> Callable[[str], set[str]]:
     """``id_number_needles``, for tests in other folders (a conftest cannot be imported)."""
     return id_number_needles
+
+
+@pytest.fixture
+def keyring() -> DataKeyring:
+    """A fresh keyring of personal data."""
+    return DataKeyring.generate()

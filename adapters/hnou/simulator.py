@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import html
 import itertools
 import json
 import secrets
@@ -37,6 +36,8 @@ from pylti1p3.redirect import Redirect
 from pylti1p3.request import Request
 from pylti1p3.session import SessionService
 from pylti1p3.tool_config.dict import ToolConfDict
+
+from adapters.ischinese.simulator import html_page
 
 __all__ = ["REGISTRATION_CLAIM", "SIMULATOR", "Learner", "LtiTool", "Refusal", "create_simulator"]
 
@@ -180,7 +181,7 @@ class LtiTool:
             Exception
         ) as error:  # pylti1p3's own errors, and the bare Exception ToolConfDict raises for an unknown iss
             self.refusals.append(Refusal("login", str(error)))
-            return _page(400, "登录失败", "无法识别的平台请求")
+            return html_page(400, "登录失败", "无法识别的平台请求")
         response = web.Response(status=302, headers={"Location": location})
         _apply_cookies(response, cookies, session_id, secure=request.secure)
         return response
@@ -206,10 +207,12 @@ class LtiTool:
             self._check_audience(claims)
         except Exception as error:  # pylti1p3's own errors, and the bare Exceptions it also raises
             self.refusals.append(Refusal("launch", str(error)))
-            return _page(401, "登录失败", "登录凭证无效")
+            return html_page(401, "登录失败", "登录凭证无效")
         self._use_up(parameters["state"], claims, session)
         learner = self._log_in(claims)
-        page = _page(200, "登录成功", f"欢迎您，{learner.registration.get('name', '')}（学号 {learner.account_id}）")
+        page = html_page(
+            200, "登录成功", f"欢迎您，{learner.registration.get('name', '')}（学号 {learner.account_id}）"
+        )
         _apply_cookies(page, cookies, session_id, secure=request.secure)
         return page
 
@@ -288,15 +291,6 @@ def _apply_cookies(response: web.StreamResponse, cookies: _ToolCookies, session_
     response.set_cookie(SESSION_COOKIE, session_id, path="/", httponly=True, secure=secure, samesite=same_site)
     for name, (value, lifetime) in cookies.to_set.items():
         response.set_cookie(name, value, max_age=lifetime, path="/", httponly=True, secure=secure, samesite=same_site)
-
-
-def _page(status: int, title: str, message: str) -> web.Response:
-    body = (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-        f"<p>{html.escape(message)}</p></body></html>"
-    )
-    return web.Response(status=status, text=body, content_type="text/html")
 
 
 SIMULATOR = web.AppKey("lti_tool", LtiTool)

@@ -39,6 +39,7 @@ __all__ = [
     "Refusal",
     "create_jwt_post_simulator",
     "create_simulator",
+    "html_page",
 ]
 
 AUDIENCE: Final = "ischinese"
@@ -111,10 +112,10 @@ class JwtPostVendor:
             claims = await self.verify(form.get("id_token"))
         except LaunchRefused as refused:
             self.refusals.append(refused.refusal)
-            return _page(401, "登录失败", f"登录凭证无效（{refused.refusal.reason}）")
+            return html_page(401, "登录失败", f"登录凭证无效（{refused.refusal.reason}）")
         account = self._log_in(claims)
         name = str(account.registration.get("name", ""))
-        return _page(200, "登录成功", f"欢迎您，{name}（账号 {account.account_id}）")
+        return html_page(200, "登录成功", f"欢迎您，{name}（账号 {account.account_id}）")
 
     async def verify(self, token: object) -> dict[str, Any]:
         """The claims of a token this vendor accepts; raises ``LaunchRefused`` saying why not."""
@@ -226,7 +227,8 @@ def _key_in(jwks: Mapping[str, Any], kid: str) -> Key | None:
     return KeySet.import_key_set({"keys": keys}).keys[0]
 
 
-def _page(status: int, title: str, message: str) -> web.Response:
+def html_page(status: int, title: str, message: str) -> web.Response:
+    """A small page the learner sees: ``title`` as its heading over ``message``, both escaped."""
     body = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"

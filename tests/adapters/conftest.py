@@ -1,12 +1,19 @@
-"""A learner directory for adapter tests: the port's fake, with people the test names."""
+"""For adapter tests: a learner directory (the port's fake, with people the test names), an HTTP client,
+and a sleep that counts each wait instead of waiting."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+import httpx
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from ledger.model import PersonId
+
+ServerMaker = Callable[[web.Application], Awaitable[TestServer]]
 
 
 @dataclass
@@ -37,3 +44,24 @@ def directory() -> FakeLearnerDirectory:
         },
         id_numbers={"11010519491231002X": PersonId("person-li")},
     )
+
+
+class Sleeps:
+    """Counts each wait instead of waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client

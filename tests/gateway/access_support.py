@@ -16,14 +16,17 @@ from gateway.app import create_app
 from gateway.bootstrap import Hub
 from gateway.database import create_engine
 from gateway.keys import HUB
+from ledger.model import PersonId
 from sso.access.model import AuditEntry, AuditQuery, Role, TokenRequest, token_request
 from sso.access.service import Access
+from sso.handoff import Vendor
 from sso.id_numbers import make_id_number
 from sso.organisation import load_organisation
 from sso.units.service import OrganisationService
 
+from ..sso.people.forms import registration_form
+
 ORGANISATION_FILE = Path(__file__).parents[2] / "config" / "organisation" / "hunan.json"
-PASSWORD = "correct4horse"
 
 Client = TestClient[web.Request, web.Application]
 ClientMaker = Callable[[web.Application], Awaitable[Client]]
@@ -35,6 +38,27 @@ async def serve_hub(aiohttp_client: ClientMaker, settings_file: Path, database_u
     await OrganisationService(engine).replace(load_organisation(ORGANISATION_FILE))
     await engine.dispose()
     return await aiohttp_client(create_app(load_settings(settings_file)))
+
+
+def ischinese_settings(
+    webhook_secret: str, *, api_base: str = "http://127.0.0.1:9/api", api_key: str = "test-ischinese-api-key"
+) -> str:
+    """The ``[vendors.ischinese]`` table of a settings file; its launch URL is on a port nobody listens on."""
+    return f"""
+[vendors.ischinese]
+name = "思想天下"
+jwt_alg = "EdDSA"
+launch_url = "http://127.0.0.1:9/sso/launch"
+webhook_secrets = ["{webhook_secret}"]
+api_base = "{api_base}"
+api_key = "{api_key}"
+"""
+
+
+def with_vendors(settings_file: Path, vendors: str) -> Path:
+    """``settings_file`` with the vendor tables ``vendors`` appended to it."""
+    settings_file.write_text(settings_file.read_text(encoding="utf-8") + vendors, encoding="utf-8")
+    return settings_file
 
 
 def hub_of(client: Client) -> Hub:
@@ -81,29 +105,25 @@ class Staff:
 
 def registration(sequence: int, unit_code: str) -> dict[str, object]:
     """A valid registration form; each sequence number gives another ID number, phone and e-mail."""
-    return {
-        "name": "王芳",
-        "password": PASSWORD,
-        "id_number": make_id_number("430102", date(1990, 3, 7), sequence, today=date(2021, 12, 1)),
-        "gender": "女" if sequence % 2 == 0 else "男",
-        "ethnicity": "汉族",
-        "phone": f"139{sequence:08d}",
-        "email": f"staff{sequence}@example.cn",
-        "native_place": "湖南长沙",
-        "education": "大学本科",
-        "major": "临床医学",
-        "school": "中南大学",
-        "graduated_on": "2012-06-30",
-        "unit_code": unit_code,
-        "title": "主治医师",
-        "title_since": "2018-09-01",
-    }
+    return registration_form(
+        id_number=make_id_number("430102", date(1990, 3, 7), sequence, today=date(2021, 12, 1)),
+        gender="女" if sequence % 2 == 0 else "男",
+        phone=f"139{sequence:08d}",
+        email=f"staff{sequence}@example.cn",
+        unit_code=unit_code,
+    )
 
 
 async def register(client: Client, sequence: int, unit_code: str) -> Staff:
     form = registration(sequence, unit_code)
     person_id = await hub_of(client).people.register(form)
     return Staff(person_id, str(form["id_number"]), str(form["phone"]), str(form["email"]))
+
+
+async def ischinese_learner(client: Client) -> tuple[Staff, str]:
+    """A registered person and the pairwise ``sub`` the hub gave ischinese for them."""
+    staff = await register(client, 1, "430100-0001")
+    return staff, str(await hub_of(client).handoff.subject_for(PersonId(staff.id), Vendor.ISCHINESE))
 
 
 async def audit_entries(client: Client) -> list[AuditEntry]:

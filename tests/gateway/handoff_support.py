@@ -35,8 +35,9 @@ from sso.organisation import load_organisation
 from sso.people.service import PeopleService
 from sso.units.service import OrganisationService
 
+from ..sso.people.forms import PASSWORD, registration_form
+
 ORGANISATION_FILE = Path(__file__).parents[2] / "config" / "organisation" / "hunan.json"
-PASSWORD = "correct4horse"
 ID_NUMBER = make_id_number("430102", date(1988, 5, 20), 246)
 CLIENT_ID = "hub-client"
 DEPLOYMENT_ID = "hub-deployment-1"
@@ -87,23 +88,13 @@ hours_per_day = "7.5"
 
 
 def registration() -> dict[str, object]:
-    return {
-        "name": "欧阳娜娜",
-        "password": PASSWORD,
-        "id_number": ID_NUMBER,
-        "gender": "女",
-        "ethnicity": "汉族",
-        "phone": "13912345678",
-        "email": "ouyang@example.cn",
-        "native_place": "湖南长沙",
-        "education": "硕士研究生",
-        "major": "临床医学",
-        "school": "中南大学",
-        "graduated_on": "2012-06-30",
-        "unit_code": "430100-0001",
-        "title": "主治医师",
-        "title_since": "2018-09-01",
-    }
+    return registration_form(
+        name="欧阳娜娜",
+        id_number=ID_NUMBER,
+        phone="13912345678",
+        email="ouyang@example.cn",
+        education="硕士研究生",
+    )
 
 
 @dataclass

@@ -18,8 +18,8 @@ from sso.handoff.model import Vendor
 from sso.people.model import session_token_hash
 
 from ..conftest import SETTINGS
+from ..sso.people.forms import PASSWORD
 from .access_support import (
-    PASSWORD,
     Client,
     ClientMaker,
     audit_entries,

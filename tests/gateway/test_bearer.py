@@ -9,8 +9,8 @@ import pytest
 
 from sso.access.model import AuditAction, AuditOutcome, Role, Target, new_secret
 
+from ..sso.people.forms import PASSWORD
 from .access_support import (
-    PASSWORD,
     Client,
     ClientMaker,
     audit_entries,

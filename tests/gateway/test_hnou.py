@@ -30,6 +30,7 @@ from ledger.tables import HeldRecordRow, LedgerEntryRow, PendingReversalRow, Rec
 from sso.id_numbers import make_id_number
 from sso.organisation import load_organisation
 
+from ..sso.people.forms import registration_form
 from .conftest import RunHub
 
 HUNAN = load_organisation(Path(__file__).parents[2] / "config" / "organisation" / "hunan.json")
@@ -73,21 +74,7 @@ def completion(record_no: str = "HN-0001", **changes: object) -> SimulatedComple
 
 
 def registration() -> dict[str, object]:
-    return {
-        "name": "王芳",
-        "password": "correct4horse",
-        "id_number": ID_NUMBER,
-        "gender": "女",
-        "phone": "13812345678",
-        "email": "wangfang@example.cn",
-        "native_place": "湖南长沙",
-        "education": "大学本科",
-        "major": "临床医学",
-        "school": "中南大学",
-        "graduated_on": "2012-06-30",
-        "unit_code": "430100-0001",
-        "title": "主治医师",
-    }
+    return registration_form(id_number=ID_NUMBER, ethnicity=..., title_since=...)
 
 
 async def no_sleep(_seconds: float) -> None:

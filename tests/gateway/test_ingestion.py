@@ -22,26 +22,31 @@ from adapters.hnou.simulator_hours import hnou_sign
 from config import load_settings
 from gateway.app import create_app
 from gateway.bootstrap import ensure_keyring
-from ledger.model import Delivery, EntryKind, Hold, HoldReason, PersonId, Source
+from ledger.model import Delivery, EntryKind, Hold, HoldReason, Source
 from sso.access.model import Role
-from sso.handoff import Vendor
 from sso.id_numbers import make_id_number
 
-from .access_support import PASSWORD, Client, ClientMaker, Staff, bearer, hub_of, new_token, register, serve_hub
+from ..sso.people.forms import PASSWORD
+from .access_support import (
+    Client,
+    ClientMaker,
+    Staff,
+    bearer,
+    hub_of,
+    ischinese_learner,
+    ischinese_settings,
+    new_token,
+    serve_hub,
+    with_vendors,
+)
 
 SECRET = "whsec_" + base64.b64encode(b"ischinese webhook secret, test").decode()
 WRONG_SECRET = "whsec_" + base64.b64encode(b"a secret the hub never had").decode()
 APPID, APPSECRET = "hub-test", "the-app-secret"
 STRANGER = make_id_number("430102", date(1990, 3, 7), 126, today=date(2021, 12, 1))
-VENDORS = f"""
-[vendors.ischinese]
-name = "思想天下"
-jwt_alg = "EdDSA"
-launch_url = "http://127.0.0.1:9/sso/launch"
-webhook_secrets = ["{SECRET}"]
-api_base = "http://127.0.0.1:9/api"
-api_key = "test-ischinese-api-key"
-
+VENDORS = (
+    ischinese_settings(SECRET)
+    + f"""
 [vendors.hnou]
 name = "湖南开放大学"
 jwt_alg = "RS256"
@@ -54,27 +59,20 @@ appid = "{APPID}"
 appsecret = "{APPSECRET}"
 api_base = "http://127.0.0.1:9"
 """
+)
 
 Item = dict[str, Any]
 
 
 @pytest.fixture
-def vendors_settings_file(settings_file: Path) -> Path:
-    settings_file.write_text(settings_file.read_text(encoding="utf-8") + VENDORS, encoding="utf-8")
-    return settings_file
-
-
-@pytest.fixture
-async def client(aiohttp_client: ClientMaker, vendors_settings_file: Path, database_url: str) -> Client:
-    return await serve_hub(aiohttp_client, vendors_settings_file, database_url)
+async def client(aiohttp_client: ClientMaker, settings_file: Path, database_url: str) -> Client:
+    return await serve_hub(aiohttp_client, with_vendors(settings_file, VENDORS), database_url)
 
 
 @pytest.fixture
 async def learner(client: Client) -> tuple[Staff, str]:
     """A registered person and the pairwise ``sub`` ischinese knows them by."""
-    staff = await register(client, 1, "430100-0001")
-    subject = await hub_of(client).handoff.subject_for(PersonId(staff.id), Vendor.ISCHINESE)
-    return staff, str(subject)
+    return await ischinese_learner(client)
 
 
 @pytest.fixture

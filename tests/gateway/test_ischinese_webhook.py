@@ -10,40 +10,32 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from ledger.model import Balance, EntryKind, PersonId
-from sso.handoff import Vendor
+from ledger.model import Balance, EntryKind
 
-from .access_support import Client, ClientMaker, hub_of, register, serve_hub
+from .access_support import (
+    Client,
+    ClientMaker,
+    hub_of,
+    ischinese_learner,
+    ischinese_settings,
+    serve_hub,
+    with_vendors,
+)
 
 SECRET = "whsec_" + base64.b64encode(b"ischinese webhook secret, test").decode()
-ISCHINESE = f"""
-[vendors.ischinese]
-name = "思想天下"
-jwt_alg = "EdDSA"
-launch_url = "http://127.0.0.1:9/sso/launch"
-webhook_secrets = ["{SECRET}"]
-api_base = "http://127.0.0.1:9/api"
-api_key = "test-ischinese-api-key"
-"""
+ISCHINESE = ischinese_settings(SECRET)
 
 
 @pytest.fixture
-def ischinese_settings_file(settings_file: Path) -> Path:
-    settings_file.write_text(settings_file.read_text(encoding="utf-8") + ISCHINESE, encoding="utf-8")
-    return settings_file
-
-
-@pytest.fixture
-async def client(aiohttp_client: ClientMaker, ischinese_settings_file: Path, database_url: str) -> Client:
-    return await serve_hub(aiohttp_client, ischinese_settings_file, database_url)
+async def client(aiohttp_client: ClientMaker, settings_file: Path, database_url: str) -> Client:
+    return await serve_hub(aiohttp_client, with_vendors(settings_file, ISCHINESE), database_url)
 
 
 @pytest.fixture
 async def learner(client: Client) -> tuple[str, str]:
     """A registered person and the pairwise ``sub`` ischinese knows them by."""
-    staff = await register(client, 1, "430100-0001")
-    subject = await hub_of(client).handoff.subject_for(PersonId(staff.id), Vendor.ISCHINESE)
-    return staff.id, str(subject)
+    staff, subject = await ischinese_learner(client)
+    return staff.id, subject
 
 
 def completion(sub: str, completion_id: str = "c-000123", hours: str = "3.5") -> dict[str, object]:

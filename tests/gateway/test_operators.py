@@ -15,8 +15,8 @@ from sso.access.model import AuditAction, AuditOutcome, Role, Target
 from sso.access.service import Access
 from sso.id_numbers import make_id_number, mask_id_number, normalise_id_number
 
+from ..sso.people.forms import PASSWORD
 from .access_support import (
-    PASSWORD,
     Client,
     ClientMaker,
     Staff,

@@ -17,7 +17,8 @@ from sso.access.model import Role
 from sso.id_numbers import make_id_number
 from sso.organisation import load_organisation
 
-from .access_support import ORGANISATION_FILE, PASSWORD, Client, bearer, hub_of, new_token, registration
+from ..sso.people.forms import PASSWORD
+from .access_support import ORGANISATION_FILE, Client, bearer, hub_of, new_token, registration
 
 CORRECTED = make_id_number("430102", date(1990, 3, 8), 124, today=date(2021, 12, 1))
 NEW_PASSWORD = "Reset7password"

@@ -17,36 +17,15 @@ from gateway.sessions import SESSION_COOKIE
 from sso.id_numbers import make_id_number
 from sso.organisation import load_organisation
 
+from ..sso.people.forms import ID_NUMBER, PASSWORD
+from ..sso.people.forms import registration_form as registration
+
 HUNAN = load_organisation(Path(__file__).parents[2] / "config" / "organisation" / "hunan.json")
-PASSWORD = "correct4horse"
-ID_NUMBER = make_id_number("430102", date(1990, 3, 7), 124)
 OTHER_ID_NUMBER = make_id_number("430102", date(1990, 3, 7), 126)
 PROBLEM = "application/problem+json"
 
 Client = TestClient  # type: ignore[type-arg]
 ClientMaker = Callable[..., Awaitable[Client]]
-
-
-def registration(**changes: object) -> dict[str, object]:
-    form: dict[str, object] = {
-        "name": "王芳",
-        "password": PASSWORD,
-        "id_number": ID_NUMBER,
-        "gender": "女",
-        "ethnicity": "汉族",
-        "phone": "13812345678",
-        "email": "wangfang@example.cn",
-        "native_place": "湖南长沙",
-        "education": "大学本科",
-        "major": "临床医学",
-        "school": "中南大学",
-        "graduated_on": "2012-06-30",
-        "unit_code": "430100-0001",
-        "title": "主治医师",
-        "title_since": "2018-09-01",
-    }
-    form.update(changes)
-    return form
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from contextlib import aclosing
 from datetime import UTC, date, datetime
 
@@ -23,7 +23,7 @@ from ledger.errors import NoRulesForYear
 from ledger.model import Command, Credit, Delivery, EntryKind, Hold, HoldReason, Reversal
 from sso.personal_data import DataKeyring
 
-from ..conftest import FakeLearnerDirectory
+from ..conftest import FakeLearnerDirectory, ServerMaker, Sleeps
 
 APPID = "hub-test"
 APPSECRET = "the-app-secret"
@@ -31,8 +31,6 @@ DAY = date(2021, 6, 1)
 ID_NUMBER = "11010519491231002X"
 STRANGER = "110105194912310011"
 RARE_NAME = "王𠈌"
-
-ServerMaker = Callable[[web.Application], Awaitable[TestServer]]
 
 
 def completion(record_no: str, **changes: object) -> SimulatedCompletion:
@@ -55,33 +53,9 @@ def check_2021_only(command: Command) -> None:
         raise NoRulesForYear(command.year)
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-@pytest.fixture
-def keyring() -> DataKeyring:
-    return DataKeyring.generate()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
 @pytest.fixture
 def simulator(http: httpx.AsyncClient) -> HoursSimulator:
     return HoursSimulator(appid=APPID, appsecret=APPSECRET, hub_url="http://hub.invalid", http=http)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 @pytest.fixture

@@ -77,11 +77,6 @@ def check_2021_only(command: Command) -> None:
 
 
 @pytest.fixture
-def keyring() -> DataKeyring:
-    return DataKeyring.generate()
-
-
-@pytest.fixture
 def nonces() -> FakeNonces:
     return FakeNonces()
 

@@ -3,7 +3,7 @@ daily files served only to signed, fresh requests. Its signing is its own; the h
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,6 +13,8 @@ from aiohttp.test_utils import TestServer
 
 from adapters.hnou.form import check_timestamp, verify_sign
 from adapters.hnou.simulator_hours import HoursSimulator, SimulatedCompletion, SimulatorGaveUp, hnou_sign
+
+from ..conftest import ServerMaker, Sleeps
 
 APPID = "hub-test"
 APPSECRET = "the-app-secret"
@@ -27,16 +29,6 @@ RECORD = SimulatedCompletion(
     completed_at=datetime(2021, 6, 1, 2, 0, tzinfo=UTC),
 )
 
-ServerMaker = Callable[[web.Application], Awaitable[TestServer]]
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
 
 class FlakyHub:
     """A stand-in for the hub that answers FAIL a given number of times, keeping every form."""
@@ -50,17 +42,6 @@ class FlakyHub:
         if len(self.forms) <= self.failures:
             return web.Response(status=503, text="FAIL:unavailable")
         return web.Response(text="SUCCESS")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 async def simulator_posting_to(

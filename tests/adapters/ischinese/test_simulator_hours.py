@@ -6,35 +6,32 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from standardwebhooks import Webhook
 
 from adapters.ischinese.simulator_hours import HoursSimulator, SimulatedCompletion, SimulatorGaveUp
-from ledger.model import Balance, EntryKind, PersonId
-from sso.handoff import Vendor
+from ledger.model import Balance, EntryKind
 
-from ...gateway.access_support import Client, ClientMaker, hub_of, register, serve_hub
+from ...gateway.access_support import (
+    Client,
+    ClientMaker,
+    hub_of,
+    ischinese_learner,
+    ischinese_settings,
+    serve_hub,
+    with_vendors,
+)
+from ..conftest import ServerMaker, Sleeps
 
 SECRET = "whsec_" + base64.b64encode(b"ischinese simulator secret, test").decode()
 API_KEY = "ischinese-api-key-for-tests"
-ISCHINESE = f"""
-[vendors.ischinese]
-name = "思想天下"
-jwt_alg = "EdDSA"
-launch_url = "http://127.0.0.1:9/sso/launch"
-webhook_secrets = ["{SECRET}"]
-api_base = "http://127.0.0.1:9"
-api_key = "{API_KEY}"
-"""
+ISCHINESE = ischinese_settings(SECRET, api_base="http://127.0.0.1:9", api_key=API_KEY)
 WEBHOOK_HEADERS = ("content-type", "webhook-id", "webhook-timestamp", "webhook-signature")
-ServerMaker = Callable[[web.Application], Awaitable[TestServer]]
 
 
 def completion(sub: str, completion_id: str = "c-000123", *, year: int = 2021) -> SimulatedCompletion:
@@ -47,16 +44,6 @@ def completion(sub: str, completion_id: str = "c-000123", *, year: int = 2021) -
         hours="3.5",
         completed_at=datetime(year, 6, 1, 1, 58, 12, tzinfo=UTC),
     )
-
-
-class Sleeps:
-    """Counts each wait instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 class FlakyFront:
@@ -79,33 +66,16 @@ class FlakyFront:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-def ischinese_settings_file(settings_file: Path) -> Path:
-    settings_file.write_text(settings_file.read_text(encoding="utf-8") + ISCHINESE, encoding="utf-8")
-    return settings_file
-
-
-@pytest.fixture
-async def client(aiohttp_client: ClientMaker, ischinese_settings_file: Path, database_url: str) -> Client:
+async def client(aiohttp_client: ClientMaker, settings_file: Path, database_url: str) -> Client:
     """The whole hub with ischinese configured, on SQLite and PostgreSQL."""
-    return await serve_hub(aiohttp_client, ischinese_settings_file, database_url)
+    return await serve_hub(aiohttp_client, with_vendors(settings_file, ISCHINESE), database_url)
 
 
 @pytest.fixture
 async def learner(client: Client) -> tuple[str, str]:
     """A registered person and the ``sub`` the hub gave ischinese for them."""
-    staff = await register(client, 1, "430100-0001")
-    return staff.id, str(await hub_of(client).handoff.subject_for(PersonId(staff.id), Vendor.ISCHINESE))
+    staff, subject = await ischinese_learner(client)
+    return staff.id, subject
 
 
 def simulator(url: str, http: httpx.AsyncClient, sleeps: Sleeps, attempts_max: int = 6) -> HoursSimulator:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -20,6 +20,8 @@ from sso.handoff.service import Handoff
 from sso.handoff.store import SqlHandoffStore
 from sso.id_numbers import IdNumber, make_id_number
 from sso.personal_data import DataKeyring
+
+from ..clock import Clock
 
 ISSUER = "http://127.0.0.1:8080"
 START = datetime(2021, 6, 1, 2, 0, tzinfo=UTC)
@@ -60,27 +62,9 @@ DETAILS = SharedDetails(
 )
 
 
-class Clock:
-    """A clock that stands still until moved."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def keyring() -> DataKeyring:
-    return DataKeyring.generate()
+    return Clock(START)
 
 
 @pytest.fixture

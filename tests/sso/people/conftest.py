@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,36 +16,20 @@ from sso.people.service import PeopleService
 from sso.personal_data import DataKeyring
 from sso.units.service import OrganisationService
 
+from ..clock import Clock
+from .forms import Form, registration_form
+
 ORGANISATION_FILE = Path(__file__).parents[3] / "config" / "organisation" / "hunan.json"
 # Cheap parameters: the tests check what is hashed and when, not argon2's cost.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 TODAY = date(2021, 12, 1)
 
-Form = dict[str, object]
 FormMaker = Callable[..., Form]
-
-
-class Clock:
-    """A clock that stands still until moved."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2021, 12, 1, 0, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def keyring() -> DataKeyring:
-    return DataKeyring.generate()
+    return Clock(datetime(2021, 12, 1, 0, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -68,26 +52,4 @@ def id_number_of(sequence: int, birth: date = date(1990, 3, 7)) -> str:
 @pytest.fixture
 def form() -> FormMaker:
     """A valid registration form, with the fields given replaced (``...`` removes a field)."""
-
-    def make(**changes: object) -> Form:
-        base: Form = {
-            "name": "王芳",
-            "password": "correct4horse",
-            "id_number": id_number_of(124),
-            "gender": "女",
-            "ethnicity": "汉族",
-            "phone": "13812345678",
-            "email": "wangfang@example.cn",
-            "native_place": "湖南长沙",
-            "education": "大学本科",
-            "major": "临床医学",
-            "school": "中南大学",
-            "graduated_on": "2012-06-30",
-            "unit_code": "430100-0001",
-            "title": "主治医师",
-            "title_since": "2018-09-01",
-        }
-        base.update(changes)
-        return {name: value for name, value in base.items() if value is not ...}
-
-    return make
+    return registration_form

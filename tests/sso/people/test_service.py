@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -13,7 +12,6 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sso.id_numbers import make_id_number
 from sso.people.errors import (
     AuthenticationFailed,
     IdNumberTaken,
@@ -33,17 +31,8 @@ from sso.people.tables import PersonRow, PersonSessionRow
 from sso.personal_data import DataKeyring
 from sso.units.service import OrganisationService
 
-PASSWORD = "correct4horse"
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-TODAY = date(2021, 12, 1)
-
-Form = dict[str, object]
-FormMaker = Callable[..., Form]
-
-
-def id_number_of(sequence: int) -> str:
-    """A valid ID number of Changsha's Furong district, as the ``form`` fixture makes them."""
-    return make_id_number("430102", date(1990, 3, 7), sequence, today=TODAY)
+from .conftest import FAST_HASHER, FormMaker, id_number_of
+from .forms import PASSWORD
 
 
 async def _faults(people: PeopleService, form: dict[str, object]) -> set[str]:
