@@ -80,6 +80,11 @@ Upsert = TypeVar("Upsert", postgresql.Insert, sqlite.Insert)
 _Item = TypeVar("_Item")
 
 
+BALANCE_COLUMNS = ("person_id", "year", "subject", "hours")
+BALANCE_TYPES = (String, Integer, String, BigInteger)
+RECORD_IDS = ARRAY(String)
+
+
 def entry_from_row(row: Row[Any]) -> Entry:
     """An ``Entry`` from a row of ``ledger_entry``."""
     reverses_seq = row.reverses_seq
@@ -159,11 +164,27 @@ async def translated_errors() -> AsyncIterator[None]:
         raise LedgerUnavailable("the database cannot be reached") from exc
 
 
+def _balances_upsert() -> postgresql.Insert:
+    """Add a batch of balance changes, given as one array per column, in one statement."""
+    arrays: list[BindParameter[Any]] = [
+        bindparam(column, type_=ARRAY(kind)) for column, kind in zip(BALANCE_COLUMNS, BALANCE_TYPES, strict=True)
+    ]
+    incoming = func.unnest(*arrays).table_valued(*BALANCE_COLUMNS).render_derived(name="incoming")
+    batch = postgresql.insert(BALANCE).from_select(
+        list(BALANCE_COLUMNS), select(*(incoming.c[name] for name in BALANCE_COLUMNS))
+    )
+    return _add_on_conflict(batch, batch.excluded.hours)
+
+
 def _add_on_conflict(upsert: Upsert, incoming_hours: ColumnElement[int]) -> Upsert:
     return upsert.on_conflict_do_update(
         index_elements=[BALANCE.c.person_id, BALANCE.c.year, BALANCE.c.subject],
         set_={"hours": BALANCE.c.hours + incoming_hours},
     )
+
+
+# Built once: constructing it per batch costs more than running it.
+POSTGRESQL_BALANCES_UPSERT = _balances_upsert()
 
 
 @dataclass(slots=True)
@@ -197,9 +218,12 @@ class SqlLedgerWriter:
                         select(table).where(table.c.record_id.in_(chunk), table.c.source == source.value, *conditions)
                     )
                     continue
-                ids = bindparam("record_ids", chunk, type_=ARRAY(String))
                 queries.append(
-                    select(table).where(table.c.record_id == any_(ids), table.c.source == source.value, *conditions)
+                    select(table).where(
+                        table.c.record_id == any_(bindparam("record_ids", chunk, type_=RECORD_IDS)),
+                        table.c.source == source.value,
+                        *conditions,
+                    )
                 )
         return queries
 
@@ -255,15 +279,9 @@ class SqlLedgerWriter:
             await self.connection.execute(_add_on_conflict(upsert, upsert.excluded.hours), rows)
             return
         # One statement for the whole batch: the rows travel as four arrays.
-        columns = ("person_id", "year", "subject", "hours")
-        types = (String, Integer, String, BigInteger)
-        arrays: list[BindParameter[Any]] = [
-            bindparam(column, [row[column] for row in rows], type_=ARRAY(kind))
-            for column, kind in zip(columns, types, strict=True)
-        ]
-        incoming = func.unnest(*arrays).table_valued(*columns).render_derived(name="incoming")
-        batch = postgresql.insert(BALANCE).from_select(list(columns), select(*(incoming.c[name] for name in columns)))
-        await self.connection.execute(_add_on_conflict(batch, batch.excluded.hours))
+        await self.connection.execute(
+            POSTGRESQL_BALANCES_UPSERT, {column: [row[column] for row in rows] for column in BALANCE_COLUMNS}
+        )
 
     async def keep_pending(self, pending: list[PendingReversal]) -> None:
         if pending:
