@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
 from yarl import URL
 
@@ -28,6 +27,7 @@ from gateway.app import create_app
 from gateway.bootstrap import Hub, ensure_keyring
 from gateway.database import create_engine
 from gateway.demo.browser import Browser, Page  # noqa: F401  (Page: for the handoff tests, which import it from here)
+from gateway.demo.stage import bind_sockets, url_of
 from gateway.keys import HUB
 from gateway.sessions import SESSION_COOKIE
 from sso.id_numbers import make_id_number
@@ -135,17 +135,12 @@ class World:
         assert page.status == 201, page.text
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-async def _start(app: web.Application, port: int) -> TestServer:
-    server = TestServer(app, host="127.0.0.1", port=port)
-    await server.start_server()
-    return server
+async def _serve(app: web.Application, listener: socket.socket) -> web.AppRunner:
+    """Serve the app on a socket bound beforehand: no other program can take its port meanwhile."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.SockSite(runner, listener).start()
+    return runner
 
 
 def sqlite_copy(directory: Path, template: Path) -> str:
@@ -181,8 +176,8 @@ async def handoff_world(
     through_the_api: bool = False,
 ) -> AsyncIterator[World]:
     """Start everything, register and sign in a person, and stop it all at the end."""
-    ports = {name: _free_port() for name in ("hub", "ischinese", "webtrn", "hnou")}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    listeners = bind_sockets(dict.fromkeys(("hub", "ischinese", "webtrn", "hnou"), 0))
+    urls = {name: url_of(listener) for name, listener in listeners.items()}
     settings_file = directory / "handoff.toml"
     settings_file.write_text(
         SETTINGS.format(
@@ -206,7 +201,7 @@ async def handoff_world(
         "webtrn": webtrn_simulator.create_simulator(urls["hub"], **clock),
         "hnou": hnou_simulator.create_simulator(urls["hub"], client_id=CLIENT_ID, deployment_id=DEPLOYMENT_ID),
     }
-    servers = [await _start(app, ports[name]) for name, app in apps.items()]
+    runners = [await _serve(app, listeners[name]) for name, app in apps.items()]
     session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     try:
         browser = Browser(session)
@@ -224,5 +219,5 @@ async def handoff_world(
         )
     finally:
         await session.close()
-        for server in reversed(servers):
-            await server.close()
+        for runner in reversed(runners):
+            await runner.cleanup()
