@@ -22,7 +22,6 @@ institutions, and every parent listed before its children::
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from types import MappingProxyType
 from typing import Final, NewType, TypeVar
 
 from sso.errors import OrganisationInvalid, UnknownOrganisationCode
+from sso.json_files import JsonFileRefused, read_json_file
 
 __all__ = [
     "Department",
@@ -369,27 +369,11 @@ def _found(entry: _Entry | None, kind: str, code: str) -> _Entry:
 
 def _read_document(path: Path) -> object:
     try:
-        with path.open("rb") as file:
-            content = file.read(ORGANISATION_FILE_BYTES_MAX + 1)
-    except OSError as exc:
-        raise OrganisationInvalid(f"cannot be read: {exc.strerror}") from exc
-    if len(content) > ORGANISATION_FILE_BYTES_MAX:
-        raise OrganisationInvalid(f"over {ORGANISATION_FILE_BYTES_MAX} bytes")
-    try:
-        return json.loads(content.decode("utf-8"), object_pairs_hook=_refuse_duplicate_names)
-    except UnicodeDecodeError as exc:
-        raise OrganisationInvalid("not UTF-8") from exc
-    except json.JSONDecodeError as exc:
-        raise OrganisationInvalid(f"not JSON ({exc})") from exc
-
-
-def _refuse_duplicate_names(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    document = dict(pairs)
-    if len(document) != len(pairs):
-        names = [name for name, _ in pairs]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        raise OrganisationInvalid(f"an object repeats the names {repeated}")
-    return document
+        return read_json_file(path, ORGANISATION_FILE_BYTES_MAX)
+    except JsonFileRefused as refused:
+        if refused.repeated_names:
+            raise OrganisationInvalid(f"an object repeats the names {list(refused.repeated_names)}") from None
+        raise OrganisationInvalid(str(refused)) from None
 
 
 def _entries(

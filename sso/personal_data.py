@@ -42,6 +42,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sso.errors import DecryptionFailed, KeyFileInvalid, UnknownDataKey
+from sso.json_files import JsonFileRefused, read_json_file
 
 __all__ = [
     "DataKeyId",
@@ -251,25 +252,9 @@ def _encode_key(key: bytes) -> str:
 
 def _read_json(path: Path) -> object:
     try:
-        with path.open("rb") as file:
-            content = file.read(KEY_FILE_BYTES_MAX + 1)
-    except OSError as exc:
-        raise KeyFileInvalid(f"cannot be read: {exc.strerror}") from exc
-    if len(content) > KEY_FILE_BYTES_MAX:
-        raise KeyFileInvalid(f"over {KEY_FILE_BYTES_MAX} bytes")
-    try:
-        return json.loads(content.decode("utf-8"), object_pairs_hook=_refuse_duplicate_names)
-    except UnicodeDecodeError as exc:
-        raise KeyFileInvalid("not UTF-8") from exc
-    except json.JSONDecodeError as exc:
-        raise KeyFileInvalid(f"not JSON (line {exc.lineno}, column {exc.colno})") from None
-
-
-def _refuse_duplicate_names(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    document = dict(pairs)
-    if len(document) != len(pairs):
-        raise KeyFileInvalid("an object repeats a name")
-    return document
+        return read_json_file(path, KEY_FILE_BYTES_MAX)
+    except JsonFileRefused as refused:
+        raise KeyFileInvalid(str(refused)) from None  # never the names: the message stays the same for any key file
 
 
 def _keyring_from_document(document: object) -> DataKeyring:
