@@ -17,6 +17,9 @@ from adapters.ingestion.store import SqlIngestionStore
 from config import Settings
 from config.settings import YearRulesSettings
 from gateway.database import create_engine
+from gateway.labels import PeopleLabels
+from ledger.exports.service import Exports
+from ledger.exports.store import SqlExportStore
 from ledger.model import YearRules, parse_hours
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
@@ -40,6 +43,7 @@ class Hub:
     access: Access
     handoff: Handoff
     ingestion: Ingestion
+    exports: Exports
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -105,17 +109,21 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     engine = create_engine(settings.hub.database_url)
     organisation = OrganisationService(engine)
     ingestion = Ingestion(SqlIngestionStore(engine))
+    ledger = Ledger(SqlLedgerStore(engine), ledger_rules(settings.rules))
+    people = PeopleService(engine, keyring, organisation)
+    handoff = Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings))
     try:
         yield Hub(
             settings=settings,
             engine=engine,
             keyring=keyring,
-            ledger=Ledger(SqlLedgerStore(engine), ledger_rules(settings.rules)),
+            ledger=ledger,
             organisation=organisation,
-            people=PeopleService(engine, keyring, organisation),
+            people=people,
             access=Access.on(engine),
-            handoff=Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings)),
+            handoff=handoff,
             ingestion=ingestion,
+            exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
         )
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write

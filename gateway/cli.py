@@ -17,6 +17,8 @@ from config import Settings, SettingsError, load_settings
 from config.logging import configure_logging
 from gateway.app import create_app
 from gateway.bootstrap import HubNotReady, ensure_keyring, open_hub
+from gateway.commands import CommandFailed
+from gateway.commands import exports as export_commands
 from gateway.commands import keys as key_commands
 from gateway.commands import organisation as organisation_commands
 from gateway.commands import pull as pull_commands
@@ -28,10 +30,6 @@ from ledger.model import format_hours
 from sso.errors import IdentityError
 
 EXIT_FAILURE = 1
-
-
-class CommandFailed(Exception):
-    """A command could not do its work; the message is the one line the user sees."""
 
 
 app = typer.Typer(
@@ -47,6 +45,7 @@ app.add_typer(token_commands.app, name="tokens")
 app.add_typer(key_commands.app, name="keys")
 app.add_typer(organisation_commands.app, name="organisation")
 app.add_typer(pull_commands.app, name="pull")
+app.command()(export_commands.export)
 
 ConfigOption = Annotated[
     Path | None,
@@ -99,8 +98,29 @@ async def _run_scheduler(settings: Settings) -> None:
 
 
 @ledger_app.command("verify")
-def ledger_verify(config: ConfigOption = None) -> None:
-    """Walk the whole hash chain and recompute every balance; exit 1 at the first break."""
+def ledger_verify(
+    export_file: Annotated[
+        Path | None, typer.Option("--export", help="Check this export file offline instead.", show_default=False)
+    ] = None,
+    manifest_file: Annotated[
+        Path | None, typer.Option("--manifest", help="The export's manifest.", show_default=False)
+    ] = None,
+    jwks: Annotated[
+        str | None,
+        typer.Option(help="The hub's JWKS: a file, or the URL of /.well-known/jwks.json.", show_default=False),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Walk the whole hash chain and recompute every balance; exit 1 at the first break.
+
+    With --export, --manifest and --jwks: check a downloaded export offline, with nothing but the JWKS.
+    """
+    offline = (export_file, manifest_file, jwks)
+    if any(option is not None for option in offline):
+        if export_file is None or manifest_file is None or jwks is None:
+            raise typer.BadParameter("give --export, --manifest and --jwks together")
+        typer.echo(export_commands.check_offline(export_file, manifest_file, jwks))
+        return
     asyncio.run(_verify(load_settings(config)))
 
 

@@ -12,7 +12,14 @@ from adapters.ingestion.errors import IngestionUnavailable, InvalidEventQuery
 from adapters.webtrn.errors import PullFailed
 from gateway.bearer import BearerTokenInvalid, BearerTokenRequired
 from gateway.sessions import SessionRequired
-from ledger.errors import FieldError, InvalidCommand, LedgerError, LedgerUnavailable, NoRulesForYear
+from ledger.errors import (
+    ExportNotFound,
+    FieldError,
+    InvalidCommand,
+    LedgerError,
+    LedgerUnavailable,
+    NoRulesForYear,
+)
 from sso.access.errors import InvalidAccessRequest, OutOfReach, ResetLinkInvalid, TokenNotFound
 from sso.errors import IdentityError
 from sso.handoff.errors import ConsentNotFound, HandoffUnavailable, InvalidConsentRequest, UnknownVendor
@@ -29,6 +36,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (InvalidCommand, 422),
     (NoRulesForYear, 422),
     (LedgerUnavailable, 503),
+    (ExportNotFound, 404),
     (LedgerError, 400),
     (SessionRequired, 401),
     (InvalidPersonData, 422),

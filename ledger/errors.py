@@ -4,6 +4,7 @@ LedgerError                  an expected refusal, with a stable ``code``
 ├── InvalidCommand           a command failed validation; ``errors`` lists every field at fault
 ├── NoRulesForYear           the training year of a command has no rules configured
 ├── LedgerUnavailable        the store cannot be reached or keeps failing; retry later
+├── ExportNotFound           no finished export has this id
 └── WriteConflict            the database asked for a retry (serialisation, deadlock, lock);
                              the service retries it and never lets it escape
 
@@ -65,6 +66,13 @@ class LedgerCorrupted(Exception):
 
     code = "ledger_corrupted"
     title = "The ledger is inconsistent"
+
+
+class ExportNotFound(LedgerError):
+    """No finished export has this id: it never began, is still being written, or broke off."""
+
+    code = "export_not_found"
+    title = "No finished export has this id"
 
 
 class WriteConflict(LedgerError):

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ledger.errors import (
     FieldError,
     InvalidCommand,
+    LedgerCorrupted,
     LedgerUnavailable,
     NoRulesForYear,
     WriteConflict,
@@ -382,6 +383,29 @@ class Ledger:
                     return ChainReport(checked, prev_seq, prev_hash, first_bad_seq=entry.seq, problem=problem)
                 checked, prev_seq, prev_hash = checked + 1, entry.seq, entry.hash
         return ChainReport(checked, prev_seq, prev_hash)
+
+    async def head_seq(self) -> int:
+        """The sequence number of the last entry; 0 while the ledger is empty."""
+        seq, _hash = await self._store.head()
+        return seq
+
+    async def verified_entries(self, through_seq: int) -> AsyncIterator[list[Entry]]:
+        """Every entry up to ``through_seq``, in order and in pages, each checked against the chain as it is read.
+
+        Raises ``LedgerCorrupted`` at the first entry that breaks the chain.
+        """
+        prev_seq, prev_hash = 0, GENESIS_HASH
+        while prev_seq < through_seq:
+            entries = await self._store.entries_after(prev_seq, VERIFY_ENTRIES_PER_READ)
+            page = [entry for entry in entries if entry.seq <= through_seq]
+            if not page:
+                return
+            for entry in page:
+                problem = _chain_problem(entry, prev_seq, prev_hash)
+                if problem is not None:
+                    raise LedgerCorrupted(f"ledger broken at sequence number {entry.seq}: {problem}")
+                prev_seq, prev_hash = entry.seq, entry.hash
+            yield page
 
     async def balance_mismatches(self) -> list[BalanceMismatch]:
         return await self._store.balance_mismatches()

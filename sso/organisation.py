@@ -151,6 +151,14 @@ class Organisation:
         """Return the institutions of this region itself, not of the regions below it."""
         return self._institutions_by_region.get(self.region(region_code).code, ())
 
+    def institutions_under(self, unit_code: str) -> tuple[Institution, ...]:
+        """Return the institution with this code, or every institution of this region's subtree."""
+        if unit_code in self.institutions:
+            return (self.institutions[InstitutionCode(unit_code)],)
+        return tuple(
+            institution for region in self.subtree_of(unit_code) for institution in self.institutions_in(region.code)
+        )
+
     def personnel_department_of(self, region_code: str) -> Department:
         """Return the one personnel department of this region."""
         departments = self.departments_in(region_code)

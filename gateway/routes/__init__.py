@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from gateway.routes import handoff, health, hnou, ingestion, ischinese, operators, staff
+from gateway.routes import exports, handoff, health, hnou, ingestion, ischinese, operators, staff
 
-AREAS: tuple[ModuleType, ...] = (health, staff, operators, handoff, ischinese, hnou, ingestion)
+AREAS: tuple[ModuleType, ...] = (health, staff, operators, handoff, ischinese, hnou, ingestion, exports)

@@ -20,6 +20,7 @@ from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.bootstrap import Hub
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.parameters import year_parameter
 from gateway.sessions import signed_in_person
 from ledger.errors import FieldError
 from ledger.model import Balance, Entry, PersonId, format_hours
@@ -40,8 +41,6 @@ from sso.people.model import Person, SessionSummary, check_new_password
 
 JSON_BODY_BYTES_MAX: Final = 16 * 1024
 TEXT_FIELD_CHARACTERS_MAX: Final = 100
-YEAR_MIN: Final = 2000
-YEAR_MAX: Final = 2100
 NO_STORE: Final = {hdrs.CACHE_CONTROL: "no-store"}
 READERS: Final = (Role.OPERATOR, Role.SUPERVISOR, Role.AUDITOR)
 _PERSON_ID: Final = re.compile(r"[0-9a-f]{32}", re.ASCII)
@@ -81,7 +80,7 @@ async def read_person_ledger(request: web.Request) -> web.Response:
     async with audited(request, caller, AuditAction.PERSON_LEDGER_READ) as note:
         caller.require(*READERS)
         person = await _person_in_reach(request, caller, note)
-        year = _year(request.query.get("year"))
+        year = year_parameter(request.query.get("year"))
         note.details["year"] = year
         ledger = request.app[HUB].ledger
         balance = await ledger.balance(person.id, year)
@@ -384,16 +383,6 @@ def _text_field(form: dict[str, object], name: str) -> str:
     if errors or not isinstance(value, str):
         raise InvalidAccessRequest(errors)
     return value
-
-
-def _year(text: str | None) -> int:
-    if (
-        text is None
-        or not (len(text) == 4 and text.isascii() and text.isdigit())
-        or not YEAR_MIN <= int(text) <= YEAR_MAX
-    ):
-        raise InvalidAccessRequest([FieldError("year", f"is required: a year from {YEAR_MIN} to {YEAR_MAX}")])
-    return int(text)
 
 
 def _instant(moment: datetime) -> str:

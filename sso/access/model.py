@@ -291,6 +291,9 @@ class AuditAction(StrEnum):
     PERSON_DEACTIVATED = "person.deactivated"
     AUDIT_LOG_READ = "audit_log.read"
     KEYS_ROTATED = "keys.rotated"
+    LEDGER_EXPORTED = "ledger.exported"
+    EXPORT_MANIFEST_READ = "ledger.export_manifest_read"
+    LEDGER_VERIFIED = "ledger.verified"
 
 
 class AuditOutcome(StrEnum):
@@ -311,6 +314,8 @@ class TargetKind(StrEnum):
     PERSON = "person"
     TOKEN = "token"  # noqa: S105 -- the name of a kind of target, not a secret
     AUDIT_LOG = "audit_log"
+    LEDGER = "ledger"
+    EXPORT = "export"
 
 
 @dataclass(frozen=True, slots=True)

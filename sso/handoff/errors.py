@@ -11,7 +11,8 @@ safe to log and to show.
         ├── AuthorizationError          an LTI authorization request refused; error: the OIDC code
         │   ├── UntrustedRedirect       unknown client or unregistered redirect_uri: answer a page
         │   └── AuthorizationRefused    answer the OIDC error at the redirect_uri, with the state
-        └── HandoffUnavailable          the store cannot be reached; retry later
+        ├── HandoffUnavailable          the store cannot be reached; retry later
+        └── DocumentSignatureInvalid    a document's signature does not verify with the given keys
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "AuthorizationError",
     "AuthorizationRefused",
     "ConsentNotFound",
+    "DocumentSignatureInvalid",
     "HandoffError",
     "HandoffUnavailable",
     "InvalidConsentRequest",
@@ -119,3 +121,10 @@ class HandoffUnavailable(HandoffError):
 
     code = "handoff_unavailable"
     title = "The handoff cannot be done right now"
+
+
+class DocumentSignatureInvalid(HandoffError):
+    """A document's signature that does not verify with the given keys; the message says why."""
+
+    code = "document_signature_invalid"
+    title = "The document's signature does not verify"

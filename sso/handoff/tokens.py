@@ -15,10 +15,13 @@ from datetime import datetime
 from typing import Final
 
 from joserfc import jws
-from joserfc.errors import SecurityWarning
+from joserfc.errors import JoseError, SecurityWarning
+from joserfc.jwk import KeySet
 
+from sso.handoff.errors import DocumentSignatureInvalid
 from sso.handoff.keys import LoadedKey
 from sso.handoff.model import (
+    DOCUMENT_ALGORITHM,
     DOCUMENT_SIGNATURE_TYPE,
     HANDOFF_TOKEN_TTL_SECONDS,
     HANDOFF_TOKEN_TYPE,
@@ -39,6 +42,7 @@ __all__ = [
     "registration_claim",
     "sign_document",
     "sign_token",
+    "verify_document",
 ]
 
 LTI_CLAIM: Final = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -143,6 +147,37 @@ def sign_document(key: LoadedKey, payload: bytes) -> str:
     if key.record.use is not KeyUse.DOCUMENT:
         raise ValueError("documents are signed with document-signing keys only")
     return _sign(key, DOCUMENT_SIGNATURE_TYPE, payload)
+
+
+def verify_document(signature: str, payload: bytes, jwks: Mapping[str, object]) -> str:
+    """The ``kid`` of the document-signing key in ``jwks`` that made ``signature`` over exactly ``payload``.
+
+    Only the document algorithm and type are accepted, and only a key the JWKS holds under the
+    signature's ``kid``. Raises ``DocumentSignatureInvalid`` saying why otherwise.
+    """
+    try:
+        keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise DocumentSignatureInvalid("the JWKS cannot be read as a set of public keys") from exc
+    if len(signature) > TOKEN_BYTES_MAX:
+        raise DocumentSignatureInvalid(f"a signature is at most {TOKEN_BYTES_MAX} bytes")
+    algorithm = DOCUMENT_ALGORITHM.value
+    try:
+        header = jws.extract_compact(signature.encode()).headers()
+        if header.get("typ") != DOCUMENT_SIGNATURE_TYPE or header.get("alg") != algorithm:
+            raise DocumentSignatureInvalid(
+                f"a document signature is of typ {DOCUMENT_SIGNATURE_TYPE} and alg {algorithm}"
+            )
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not any(key.kid == kid for key in keys.keys):
+            raise DocumentSignatureInvalid("the signature's kid is not in the JWKS")
+        registry = jws.JWSRegistry(algorithms=[algorithm])
+        signed = jws.deserialize_compact(signature, keys, algorithms=[algorithm], registry=registry)
+    except (JoseError, ValueError) as exc:
+        raise DocumentSignatureInvalid("the signature does not verify with the JWKS") from exc
+    if signed.payload != payload:
+        raise DocumentSignatureInvalid("the signature covers other content than the document's")
+    return kid
 
 
 def _sign(key: LoadedKey, token_type: str, payload: bytes) -> str:

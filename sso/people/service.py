@@ -18,7 +18,7 @@ import asyncio
 import math
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -129,6 +129,10 @@ class PeopleService:
     async def get(self, person_id: str) -> Person:
         """The person with this id, decrypted. Raises ``PersonNotFound``."""
         return self._person(await self._store.person(person_id))
+
+    async def many(self, person_ids: Collection[str]) -> dict[PersonId, Person]:
+        """Those of these people the hub knows, decrypted, by id."""
+        return {PersonId(row.id): self._person(row) for row in await self._store.people(person_ids)}
 
     async def find_by_id_number(self, text: str) -> PersonId | None:
         """The id of the person registered with this ID number (normalised first), or ``None``.

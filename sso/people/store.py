@@ -6,7 +6,7 @@ encrypting and hashing are the service's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -66,6 +66,14 @@ class SqlPeopleStore:
         """The person's row. Raises ``PersonNotFound``."""
         async with self._sessions() as session:
             return await _existing(session, person_id)
+
+    async def people(self, person_ids: Collection[str]) -> list[PersonRow]:
+        """The rows of those of these people who exist, in no particular order."""
+        if not person_ids:
+            return []
+        async with self._sessions() as session:
+            result = await session.exec(select(PersonRow).where(col(PersonRow.id).in_(list(person_ids))))
+            return list(result.all())
 
     async def person_by_index(self, index: str) -> PersonRow | None:
         """The row of the person whose ID number has this blind index, if any."""

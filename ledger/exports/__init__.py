@@ -1,0 +1,1 @@
+"""Auditor exports of the ledger: streamed files of entries, pinned and signed, checkable offline."""
