@@ -12,21 +12,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-from sqlalchemy import make_url
-
-from gateway.database import create_engine, migrate
+from bench.scratch import connect, scratch_database
+from gateway.database import create_engine
 from ledger.model import Credit, Hours, YearRules, new_credit
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 
-ADMIN_URL = os.environ.get("HUB_BENCH_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 RULES = {2021: YearRules(2021, Hours(9000), Hours(3000), Hours(6000), Hours(750))}
 COLUMNS = (
     "seq, kind, person_id, year, subject, hours, source, record_id, course_code, course_title, completed_at, "
@@ -69,8 +64,7 @@ async def _timed(work: Callable[[], Awaitable[None]]) -> float:
 async def _measure(url: str, singles: int, batches: int, batch_size: int) -> dict[str, float]:
     engine = create_engine(url)
     ledger = Ledger(SqlLedgerStore(engine), RULES)
-    parsed = make_url(url)
-    raw = await asyncpg.connect(host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database)
+    raw = await connect(url)
     await raw.execute("CREATE TABLE bench_raw (LIKE ledger_entry INCLUDING ALL)")
     numbers = iter(range(1, 10**9))
 
@@ -106,31 +100,14 @@ async def _measure(url: str, singles: int, batches: int, batch_size: int) -> dic
         await engine.dispose()
 
 
-async def _admin(statement: str) -> None:
-    parsed = make_url(ADMIN_URL)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--singles", type=int, default=400)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=500)
     arguments = parser.parse_args()
-    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        migrate(url)
+    with scratch_database() as url:
         rates = asyncio.run(_measure(url, arguments.singles, arguments.batches, arguments.batch_size))
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
     print("ledger appends on PostgreSQL, per second (ratio = hub / raw asyncpg, same run)")
     for label, hub, raw in (
         ("single appends", rates["hub_single"], rates["raw_single"]),

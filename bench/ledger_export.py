@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,8 +24,9 @@ import asyncpg
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.scratch import scratch_database
 from gateway.bootstrap import ensure_keyring, load_keyring
-from gateway.database import create_engine, migrate
+from gateway.database import create_engine
 from gateway.labels import PeopleLabels
 from ledger.exports.model import ExportFormat
 from ledger.exports.service import ExportRequest, Exports
@@ -39,7 +38,6 @@ from sso.handoff import Handoff, HandoffConfig, SqlHandoffStore
 from sso.people.service import PeopleService
 from sso.units.service import OrganisationService
 
-ADMIN_URL = os.environ.get("HUB_BENCH_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 RULES = {2021: YearRules(2021, Hours(9000), Hours(3000), Hours(6000), Hours(750))}
 START = datetime(2021, 1, 1, tzinfo=UTC)
 BATCH = 1000
@@ -132,32 +130,14 @@ async def _measure(url: str, key_file: Path, sizes: list[int]) -> list[dict[str,
     return results
 
 
-async def _admin(statement: str) -> None:
-    parsed = make_url(ADMIN_URL)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[50_000, 250_000])
     arguments = parser.parse_args()
-    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        with tempfile.TemporaryDirectory() as directory:
-            url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-            migrate(url)
-            key_file = Path(directory) / "data.key"
-            ensure_keyring(key_file)
-            results = asyncio.run(_measure(url, key_file, sorted(arguments.sizes)))
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    with scratch_database() as url, tempfile.TemporaryDirectory() as directory:
+        key_file = Path(directory) / "data.key"
+        ensure_keyring(key_file)
+        results = asyncio.run(_measure(url, key_file, sorted(arguments.sizes)))
     print("auditor export on PostgreSQL (ratio = export / plain streaming read of the same rows, same run)")
     for result in results:
         print(

@@ -16,32 +16,27 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
-import asyncpg
-from sqlalchemy import make_url
 from standardwebhooks import Webhook
 
 from bench.load import LoadReport, Request, drive
+from bench.scratch import connect, scratch_database
 from config import load_settings
 from gateway.bootstrap import ensure_keyring, open_hub
-from gateway.database import migrate
 from sso.handoff import Vendor
 from sso.id_numbers import make_id_number
 from sso.organisation import load_organisation
 
-ADMIN_URL = os.environ.get("HUB_BENCH_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).parents[1]
 SECRET = "whsec_" + base64.b64encode(b"the benchmark's webhook secret!").decode()
 PEOPLE = 20
@@ -72,15 +67,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-async def _admin(statement: str) -> None:
-    url = make_url(ADMIN_URL)
-    connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def _seed_people(settings_file: Path) -> list[str]:
@@ -176,8 +162,7 @@ def _measure(port: int, requests: list[Request], concurrency: int) -> LoadReport
 
 
 async def _stored_entries(database_url: str) -> int:
-    url = make_url(database_url)
-    connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
+    connection = await connect(database_url)
     try:
         return int(await connection.fetchval("SELECT count(*) FROM ledger_entry"))
     finally:
@@ -189,36 +174,27 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
     arguments = parser.parse_args()
-    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        with tempfile.TemporaryDirectory() as directory:
-            database_url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-            hub_port, bare_port = _free_port(), _free_port()
-            settings_file = Path(directory) / "hub.toml"
-            settings_file.write_text(
-                SETTINGS.format(port=hub_port, database_url=database_url, directory=directory, secret=SECRET),
-                encoding="utf-8",
-            )
-            migrate(database_url)
-            ensure_keyring(Path(directory) / "data.key")
-            subjects = asyncio.run(_seed_people(settings_file))
-            hub = Path(sys.executable).parent / "hub"
-            serve = [str(hub), "serve", "--no-scheduler", "--port", str(hub_port), "--config", str(settings_file)]
-            reports = []
-            for concurrency in arguments.concurrency:
-                with _server([sys.executable, "-m", "bench.bare_endpoint", str(bare_port)], bare_port):
-                    bare = _measure(
-                        bare_port, _requests(subjects, arguments.requests, f"bare{concurrency}"), concurrency
-                    )
-                with _server(serve, hub_port):
-                    hub_report = _measure(
-                        hub_port, _requests(subjects, arguments.requests, f"hub{concurrency}"), concurrency
-                    )
-                reports.append((concurrency, bare, hub_report))
-            stored = asyncio.run(_stored_entries(database_url))
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    with scratch_database() as database_url, tempfile.TemporaryDirectory() as directory:
+        hub_port, bare_port = _free_port(), _free_port()
+        settings_file = Path(directory) / "hub.toml"
+        settings_file.write_text(
+            SETTINGS.format(port=hub_port, database_url=database_url, directory=directory, secret=SECRET),
+            encoding="utf-8",
+        )
+        ensure_keyring(Path(directory) / "data.key")
+        subjects = asyncio.run(_seed_people(settings_file))
+        hub = Path(sys.executable).parent / "hub"
+        serve = [str(hub), "serve", "--no-scheduler", "--port", str(hub_port), "--config", str(settings_file)]
+        reports = []
+        for concurrency in arguments.concurrency:
+            with _server([sys.executable, "-m", "bench.bare_endpoint", str(bare_port)], bare_port):
+                bare = _measure(bare_port, _requests(subjects, arguments.requests, f"bare{concurrency}"), concurrency)
+            with _server(serve, hub_port):
+                hub_report = _measure(
+                    hub_port, _requests(subjects, arguments.requests, f"hub{concurrency}"), concurrency
+                )
+            reports.append((concurrency, bare, hub_report))
+        stored = asyncio.run(_stored_entries(database_url))
     print("webhook ingestion on PostgreSQL (ratio = hub / bare, same run; goal >= 0.50)")
     for concurrency, bare, hub_report in reports:
         print(f"  {concurrency} concurrent senders")
