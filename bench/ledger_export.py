@@ -20,11 +20,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.scratch import scratch_database
+from bench.scratch import connect, scratch_database
 from gateway.bootstrap import ensure_keyring, load_keyring
 from gateway.database import create_engine
 from gateway.labels import PeopleLabels
@@ -73,10 +71,7 @@ def _exports(engine: AsyncEngine, ledger: Ledger, key_file: Path) -> Exports:
 
 async def _plain_read(url: str) -> int:
     """The baseline: every entry's row, streamed in pages by key, nothing else done with it."""
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
-    )
+    connection = await connect(url)
     rows, last = 0, 0
     try:
         while page := await connection.fetch(
