@@ -29,6 +29,7 @@ from ledger.model import canonical_json
 from sso.access.model import COMMAND_LINE, AuditAction, AuditOutcome, NewAuditEntry, Target, TargetKind
 from sso.errors import UnknownOrganisationCode
 from sso.handoff.tokens import verify_document
+from sso.json_files import JsonFileRefused, read_json_file
 
 JWKS_BYTES_MAX: Final = 1024 * 1024
 MANIFEST_BYTES_MAX: Final = 64 * 1024
@@ -139,43 +140,41 @@ def check_offline(export_file: Path, manifest_file: Path, jwks_source: str) -> s
 
 def _read_manifest(path: Path) -> dict[str, object]:
     try:
-        with path.open("rb") as file:
-            data = file.read(MANIFEST_BYTES_MAX + 1)
-    except OSError as exc:
-        raise CommandFailed(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > MANIFEST_BYTES_MAX:
-        raise CommandFailed(f"{path} is larger than a manifest can be ({MANIFEST_BYTES_MAX} bytes)")
-    try:
-        manifest = json.loads(data)
-    except ValueError:
-        raise CommandFailed(f"{path} is not JSON") from None
+        manifest = read_json_file(path, MANIFEST_BYTES_MAX)
+    except JsonFileRefused as refused:
+        raise CommandFailed(f"the manifest {path} is refused: {refused}") from None
     if not isinstance(manifest, dict):
-        raise CommandFailed(f"{path} is not a manifest: not a JSON object")
+        raise CommandFailed(f"the manifest {path} is not a JSON object")
     return manifest
 
 
 def _read_jwks(source: str) -> dict[str, object]:
     """The JWKS at a URL (http or https) or in a file."""
-    if source.startswith(("https://", "http://")):
-        try:
-            with httpx.stream("GET", source, timeout=JWKS_FETCH_TIMEOUT_SECONDS, follow_redirects=False) as answer:
-                answer.raise_for_status()
-                data = b""
-                for chunk in answer.iter_bytes():
-                    data += chunk
-                    if len(data) > JWKS_BYTES_MAX:
-                        raise CommandFailed(f"the JWKS at {source} is larger than {JWKS_BYTES_MAX} bytes")
-        except httpx.HTTPError as exc:
-            raise CommandFailed(f"cannot fetch the JWKS at {source}: {type(exc).__name__}") from None
-    else:
-        try:
-            data = Path(source).read_bytes()[: JWKS_BYTES_MAX + 1]
-        except OSError as exc:
-            raise CommandFailed(f"cannot read the JWKS {source}: {exc.strerror}") from None
     try:
-        jwks = json.loads(data)
-    except ValueError:
-        raise CommandFailed(f"the JWKS {source} is not JSON") from None
+        jwks = (
+            _fetch_json(source)
+            if source.startswith(("https://", "http://"))
+            else read_json_file(Path(source), JWKS_BYTES_MAX)
+        )
+    except JsonFileRefused as refused:
+        raise CommandFailed(f"the JWKS {source} is refused: {refused}") from None
     if not isinstance(jwks, dict):
         raise CommandFailed(f"the JWKS {source} is not a JSON object")
     return jwks
+
+
+def _fetch_json(url: str) -> object:
+    data = b""
+    try:
+        with httpx.stream("GET", url, timeout=JWKS_FETCH_TIMEOUT_SECONDS, follow_redirects=False) as answer:
+            answer.raise_for_status()
+            for chunk in answer.iter_bytes():
+                data += chunk
+                if len(data) > JWKS_BYTES_MAX:
+                    raise CommandFailed(f"the JWKS at {url} is over {JWKS_BYTES_MAX} bytes")
+    except httpx.HTTPError as exc:
+        raise CommandFailed(f"cannot fetch the JWKS at {url}: {type(exc).__name__}") from None
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise JsonFileRefused("not JSON") from None
