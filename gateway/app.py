@@ -13,8 +13,10 @@ from config import Settings
 from gateway.bootstrap import open_hub
 from gateway.directory import HubLearnerDirectory
 from gateway.jobs import running_scheduler
-from gateway.keys import DELIVERIES, DIRECTORY, HUB, ISCHINESE, OPENAPI
+from gateway.keys import DELIVERIES, DIRECTORY, HUB, ISCHINESE, OPENAPI, STYLESHEET
 from gateway.openapi import openapi_document
+from gateway.pages.rendering import page_refusals
+from gateway.pages.stylesheet import load_stylesheet
 from gateway.problems import problem_middleware
 from gateway.routes import AREAS
 from ledger.group_commit import running_group_commit
@@ -24,7 +26,7 @@ REQUEST_BODY_BYTES_MAX = 1024 * 1024
 
 def create_app(settings: Settings, *, scheduler: bool = False) -> web.Application:
     """The hub's aiohttp application; with ``scheduler`` it also runs the scheduled jobs."""
-    app = web.Application(middlewares=[problem_middleware], client_max_size=REQUEST_BODY_BYTES_MAX)
+    app = web.Application(middlewares=[problem_middleware, page_refusals], client_max_size=REQUEST_BODY_BYTES_MAX)
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
         async with open_hub(settings) as hub, running_group_commit(hub.ledger) as deliveries:
@@ -43,6 +45,7 @@ def create_app(settings: Settings, *, scheduler: bool = False) -> web.Applicatio
     app.cleanup_ctx.append(hub_context)
     # The pages' templates, one folder per area under gateway/templates; autoescaped.
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("gateway", "templates"), autoescape=True)
+    app[STYLESHEET] = load_stylesheet()
     for area in AREAS:
         app.add_routes(area.routes)
     app[OPENAPI] = openapi_document(AREAS)

@@ -7,6 +7,7 @@ from aiohttp import web
 from adapters.ischinese.receiver import IschineseReceiver
 from adapters.ports import LearnerDirectory
 from gateway.bootstrap import Hub
+from gateway.pages.stylesheet import Stylesheet
 from ledger.group_commit import GroupCommitter
 
 HUB = web.AppKey("hub", Hub)
@@ -14,3 +15,4 @@ OPENAPI = web.AppKey("openapi", dict[str, object])
 DELIVERIES = web.AppKey("deliveries", GroupCommitter)
 DIRECTORY = web.AppKey("directory", LearnerDirectory)
 ISCHINESE = web.AppKey("ischinese", IschineseReceiver)
+STYLESHEET = web.AppKey("stylesheet", Stylesheet)

@@ -4,8 +4,9 @@ authorization endpoint.
 A launch goes: the signed-in person → consent page (until they consent) → a page that POSTs the
 signed ``id_token`` to the vendor (ischinese, webtrn), or a redirect to hnou's LTI login, whose
 authorization request comes back to ``/lti/authorize`` and leaves with an ``id_token`` and its
-``state``. Pages are Chinese, autoescaped, and carry a Content-Security-Policy whose script nonce
-is fresh for each answer and whose ``form-action`` names the one origin the page may post to.
+``state``. Pages are rendered as every page is (``gateway.pages.rendering``): Chinese, autoescaped,
+with a Content-Security-Policy whose script nonce is fresh for each answer and whose ``form-action``
+names the origins the page's form may reach.
 Nothing here logs a token, a message hint or personal data.
 """
 
@@ -15,9 +16,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from typing import Final
-from urllib.parse import urlsplit
 
-import aiohttp_jinja2
 import structlog
 from aiohttp import hdrs, web
 
@@ -25,6 +24,7 @@ from gateway.bearer import BearerTokenInvalid, BearerTokenRequired
 from gateway.bootstrap import Hub
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.pages.rendering import PAGE_HEADERS, SELF, Audience, origin_of, render_page
 from gateway.sessions import SessionRequired, session_token_of, signed_in_person
 from ledger.errors import FieldError
 from ledger.model import PersonId
@@ -36,6 +36,7 @@ from sso.handoff import (
     ConsentNeeded,
     FormPost,
     InvalidConsentRequest,
+    JwtPostVendor,
     OidcError,
     Redirect,
     SharedDetails,
@@ -53,11 +54,6 @@ CONSENT_FORM_PURPOSE: Final = "handoff.consent_form"
 JWKS_CACHE_SECONDS: Final = 60
 """Vendors may keep the JWKS this long; a new key is announced a whole activation delay before it signs."""
 NO_STORE: Final = {hdrs.CACHE_CONTROL: "no-store"}
-PAGE_HEADERS: Final = {
-    hdrs.CACHE_CONTROL: "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -154,9 +150,10 @@ async def launch(request: web.Request) -> web.StreamResponse:
         hub.handoff.vendor_link(vendor)
     except (SessionRequired, BearerTokenRequired, BearerTokenInvalid) as refusal:
         # The challenge names what to sign in with: the session, or the bearer token the request carried.
-        return _error_page(request, 401, "请先登录", "请先登录本平台，再进入学习平台。", headers=refusal.headers)
+        message = "请先登录本平台，再进入学习平台。"
+        return _error_page(request, 401, "请先登录", message, audience=Audience.VISITOR, headers=refusal.headers)
     except OutOfReach:  # an operator's, auditor's or supervisor's token: launches are for staff
-        return _error_page(request, 404, "找不到该页面", "本平台没有该页面。")
+        return _error_page(request, 404, "找不到该页面", "本平台没有该页面。", audience=Audience.VISITOR)
     except UnknownVendor:
         return _error_page(request, 404, "找不到该学习平台", "本平台没有与该学习平台对接。")
     details = await _shared_details(hub, await hub.people.get(person_id))
@@ -189,32 +186,25 @@ async def _shared_details(hub: Hub, person: Person) -> SharedDetails:
 
 
 def _consent_page(request: web.Request, needed: ConsentNeeded) -> web.Response:
-    nonce = _nonce()
     context = {
-        "nonce": nonce,
         "vendor": needed.vendor.value,
         "vendor_name": needed.vendor_name,
         "labels": [FIELD_LABELS[field] for field in needed.fields],
         "full_id_number": SharedField.ID_NUMBER in needed.fields,
         "form_token": _form_token(request, needed.vendor.value) or "",
     }
-    response = aiohttp_jinja2.render_template("handoff/consent.html", request, context)
-    response.headers.update({**PAGE_HEADERS, "Content-Security-Policy": _policy(nonce, "'self'")})
-    return response
+    # The form posts here and is sent on to the launch, which for an LTI tool redirects to its login:
+    # browsers hold every redirect of a form's submission to form-action.
+    link = request.app[HUB].handoff.vendor_link(needed.vendor.value)
+    targets = (SELF,) if isinstance(link, JwtPostVendor) else (SELF, origin_of(link.login_url))
+    return render_page(request, "handoff/consent.html", context, audience=Audience.STAFF, form_action=targets)
 
 
 def _form_post_page(request: web.Request, post: FormPost, *, title: str, message: str) -> web.Response:
-    nonce = _nonce()
-    context = {
-        "nonce": nonce,
-        "title": title,
-        "message": message,
-        "action": post.action,
-        "fields": list(post.fields.items()),
-    }
-    response = aiohttp_jinja2.render_template("handoff/form_post.html", request, context)
-    response.headers.update({**PAGE_HEADERS, "Content-Security-Policy": _policy(nonce, _origin(post.action))})
-    return response
+    context = {"title": title, "message": message, "action": post.action, "fields": list(post.fields.items())}
+    return render_page(
+        request, "handoff/form_post.html", context, audience=Audience.STAFF, form_action=(origin_of(post.action),)
+    )
 
 
 def _error_page(
@@ -223,29 +213,14 @@ def _error_page(
     title: str,
     message: str,
     *,
+    audience: Audience = Audience.STAFF,
     error: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> web.Response:
     context = {"title": title, "message": message, "error": error}
-    response = aiohttp_jinja2.render_template("handoff/error.html", request, context, status=status)
-    response.headers.update({**PAGE_HEADERS, "Content-Security-Policy": _policy(_nonce(), "'none'"), **(headers or {})})
-    return response
-
-
-def _policy(nonce: str, form_action: str) -> str:
-    return (
-        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-        f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'"
+    return render_page(
+        request, "pages/error.html", context, audience=audience, status=status, form_action=(), headers=headers
     )
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _nonce() -> str:
-    return secrets.token_urlsafe(16)
 
 
 # ---------------------------------------------------------------- LTI 1.3: the authorization endpoint
@@ -263,7 +238,7 @@ async def authorize(request: web.Request) -> web.Response:
     except UntrustedRedirect as error:
         log.info("lti_authorization_refused", error=error.error.value, redirected=False)
         message = f"学习平台的登录请求无效：{error.description}"
-        return _error_page(request, 400, "无法完成登录", message, error=error.error.value)
+        return _error_page(request, 400, "无法完成登录", message, audience=Audience.VISITOR, error=error.error.value)
     except AuthorizationRefused as error:
         log.info("lti_authorization_refused", error=error.error.value, redirected=True)
         fields = {"error": error.error.value, "error_description": error.description}

@@ -28,6 +28,7 @@ from sso.people.errors import FieldError, InvalidPersonData
 
 __all__ = [
     "ETHNICITIES",
+    "ETHNICITY_CHOICES",
     "LOGIN_FAILURES_MAX",
     "LOGIN_FAILURE_WINDOW_SECONDS",
     "PROFILE_FIELDS",
@@ -79,17 +80,17 @@ LOGIN_FAILURES_MAX: Final = 5
 """After this many failed logins for one ID number within the window, logins wait."""
 LOGIN_FAILURE_WINDOW_SECONDS: Final = 15 * 60
 
-ETHNICITIES: Final = frozenset(
-    {
-        *("汉族", "蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族"),
-        *("满族", "侗族", "瑶族", "白族", "土家族", "哈尼族", "哈萨克族", "傣族", "黎族", "傈僳族"),
-        *("佤族", "畲族", "高山族", "拉祜族", "水族", "东乡族", "纳西族", "景颇族", "柯尔克孜族", "土族"),
-        *("达斡尔族", "仫佬族", "羌族", "布朗族", "撒拉族", "毛南族", "仡佬族", "锡伯族", "阿昌族", "普米族"),
-        *("塔吉克族", "怒族", "乌孜别克族", "俄罗斯族", "鄂温克族", "德昂族", "保安族", "裕固族", "京族"),
-        *("塔塔尔族", "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族"),
-    }
+ETHNICITY_CHOICES: Final = (
+    *("汉族", "蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族"),
+    *("满族", "侗族", "瑶族", "白族", "土家族", "哈尼族", "哈萨克族", "傣族", "黎族", "傈僳族"),
+    *("佤族", "畲族", "高山族", "拉祜族", "水族", "东乡族", "纳西族", "景颇族", "柯尔克孜族", "土族"),
+    *("达斡尔族", "仫佬族", "羌族", "布朗族", "撒拉族", "毛南族", "仡佬族", "锡伯族", "阿昌族", "普米族"),
+    *("塔吉克族", "怒族", "乌孜别克族", "俄罗斯族", "鄂温克族", "德昂族", "保安族", "裕固族", "京族"),
+    *("塔塔尔族", "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族"),
 )
-"""The 56 ethnic groups of China, as the registration form names them."""
+"""The 56 ethnic groups of China in their official order, as the registration form lists them."""
+ETHNICITIES: Final = frozenset(ETHNICITY_CHOICES)
+"""The same, for checking a form."""
 
 _MOBILE_PHONE: Final = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
 _EMAIL: Final = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")

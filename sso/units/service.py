@@ -32,6 +32,8 @@ from sso.units.tables import DepartmentRow, InstitutionRow, RegionRow
 __all__ = ["OrganisationService"]
 
 ORPHANED_INSTITUTIONS_REPORTED_MAX = 20
+REGION_DEPTH_MAX = 8
+"""A region path is at most this deep (the province, its cities and their counties take three)."""
 INSERT_ROWS_MAX = 1000
 """Rows per INSERT: PostgreSQL takes at most 32767 parameters in one statement."""
 
@@ -122,6 +124,24 @@ class OrganisationService:
             *(Unit(row.code, row.name, UnitKind.REGION, row.code in parents) for row in regions),
             *(Unit(row.code, row.name, UnitKind.INSTITUTION, has_children=False) for row in institutions),
         )
+
+    async def region_path(self, code: str) -> tuple[Region, ...]:
+        """The region with this code and the regions above it, from the top down, for a picker's trail.
+
+        Raises ``UnknownOrganisationCode`` when ``code`` is not a region.
+        """
+        path: list[Region] = []
+        parent: str | None = code
+        async with self._sessions() as session:
+            while parent is not None and len(path) < REGION_DEPTH_MAX:
+                row = await session.get(RegionRow, parent)
+                if row is None:
+                    raise UnknownOrganisationCode("region", parent)
+                path.append(
+                    Region(RegionCode(row.code), row.name, None if row.parent is None else RegionCode(row.parent))
+                )
+                parent = row.parent
+        return tuple(reversed(path))
 
     async def institution(self, code: str) -> Institution:
         """The institution with this code. Raises ``UnknownOrganisationCode``."""

@@ -77,6 +77,19 @@ async def test_a_city_lists_its_counties_then_its_institutions(organisation: Org
     assert all(not unit.has_children for unit in units if unit.kind is UnitKind.INSTITUTION)
 
 
+async def test_a_region_path_runs_from_the_province_down(organisation: OrganisationService) -> None:
+    path = await organisation.region_path("430102")
+
+    assert [(region.code, region.name) for region in path] == [
+        ("430000", "湖南省"),
+        ("430100", "长沙市"),
+        ("430102", "芙蓉区"),
+    ]
+    assert [region.code for region in await organisation.region_path("430000")] == ["430000"]
+    with pytest.raises(UnknownOrganisationCode):
+        await organisation.region_path("430100-0001")  # an institution, not a region
+
+
 async def test_has_children_says_whether_a_region_holds_anything(engine: AsyncEngine) -> None:
     service = OrganisationService(engine)
     document = {
