@@ -107,6 +107,7 @@ def show_ways_in(stage: Stage, met: list[tuple[Arrival, bool]], settings_file: P
     """The URLs to open, the logins to use and the commands to run against the demo's hub."""
     hub, program, config = stage.hub_url, _hub_program(), f"--config {settings_file}"
     console.print(f"  the hub      {hub}/healthz  {hub}/openapi.json  {hub}/.well-known/jwks.json")
+    console.print(f"  staff pages  {hub}/login  (or register at {hub}/register)")
     examples = _examples(met)
     for arrival, yes in examples:
         verdict = "meets 2021" if yes else "does not meet 2021 yet"

@@ -1,0 +1,258 @@
+"""A person in a real browser: Debian's Chromium, driven by Playwright, on the hub and the three vendors'
+simulators served on 127.0.0.1 (the demo's stage). Register with the unit picked region by region, log
+in, open the personal centre, enter ischinese through the consent page and the handoff, and see the
+hours the vendor reports back appear on the hub's training page; a reset link's page fills its token
+from the link with its one inline script. Every page is saved as a screenshot under the test's
+temporary directory, one also at phone width. On SQLite: what the pages store is tested on both
+databases by the pages' other tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, Response, ViewportSize, async_playwright, expect
+
+from config import load_settings
+from gateway.bootstrap import ensure_keyring
+from gateway.database import create_engine
+from gateway.demo.stage import ORGANISATION_FILE, Stage, VendorSecrets, bind_sockets, running_stage, settings_text
+from sso.organisation import load_organisation
+from sso.units.service import OrganisationService
+
+from ...sso.people.forms import ID_NUMBER, PASSWORD, registration_form
+from ..handoff_support import sqlite_copy
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM: Final = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS: Final = (
+    *("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"),
+    *("--disable-component-update", "--disable-sync", "--lang=zh-CN"),
+)
+DESKTOP: Final[ViewportSize] = {"width": 1280, "height": 900}
+PHONE: Final[ViewportSize] = {"width": 390, "height": 844}
+BEIJING: Final = timezone(timedelta(hours=8))
+NEW_PASSWORD: Final = "battery9staple"
+
+
+@dataclass
+class Camera:
+    """Saves each page as a numbered screenshot, and keeps what went wrong in the browser: the console's
+    complaints (a policy's refusals among them), script errors, and answers of 400 or more."""
+
+    directory: Path
+    taken: list[Path] = field(default_factory=list)
+    complaints: list[str] = field(default_factory=list)
+
+    async def shoot(self, page: Page, name: str) -> None:
+        path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
+        await page.screenshot(path=path, full_page=True)
+        self.taken.append(path)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._heard)
+        page.on("pageerror", lambda error: self.complaints.append(f"script: {error}"))
+        page.on("response", self._answered)
+
+    def _heard(self, message: ConsoleMessage) -> None:
+        # Failed loads are judged by their answers below, where their URL is known.
+        if message.type in {"error", "warning"} and not message.text.startswith("Failed to load resource"):
+            self.complaints.append(f"{message.type}: {message.text}")
+
+    def _answered(self, response: Response) -> None:
+        # Chromium asks every site for /favicon.ico; neither the hub nor the simulators have one.
+        if response.status >= 400 and urlsplit(response.url).path != "/favicon.ico":
+            self.complaints.append(f"{response.status}: {response.url}")
+
+
+@pytest.fixture
+async def stage(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Stage]:
+    """The hub and the three simulated vendors, each on a socket of its own on 127.0.0.1."""
+    sockets = bind_sockets(dict.fromkeys(("hub", "ischinese", "webtrn", "hnou"), 0))
+    urls = {name: f"http://127.0.0.1:{listener.getsockname()[1]}" for name, listener in sockets.items()}
+    shared = VendorSecrets.generate()
+    database_url = sqlite_copy(tmp_path, sqlite_template)
+    settings_file = tmp_path / "hub.toml"
+    text = settings_text(urls, database_url, tmp_path / "data.key", ORGANISATION_FILE, shared)
+    settings_file.write_text(text, encoding="utf-8")
+    ensure_keyring(tmp_path / "data.key")
+    engine = create_engine(database_url)
+    await OrganisationService(engine).replace(load_organisation(ORGANISATION_FILE))
+    await engine.dispose()
+    async with running_stage(load_settings(settings_file), sockets, shared, scheduler=False) as running:
+        yield running
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium package")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+def camera(tmp_path: Path) -> Camera:
+    directory = tmp_path / "screenshots"
+    directory.mkdir()
+    return Camera(directory)
+
+
+async def test_register_log_in_enter_ischinese_and_see_the_hours_it_reports(
+    stage: Stage, chromium: Browser, camera: Camera
+) -> None:
+    context = await chromium.new_context(locale="zh-CN", viewport=DESKTOP)
+    page = await context.new_page()
+    camera.watch(page)
+
+    await _register(page, stage.hub_url, camera)
+    await _log_in(page, stage.hub_url, camera)
+    await _enter_ischinese(page, stage, camera)
+    await _see_the_hours_ischinese_reports(page, stage, camera)
+    phone = await chromium.new_context(
+        locale="zh-CN",
+        viewport=PHONE,
+        is_mobile=True,
+        storage_state=await context.storage_state(),
+    )
+    await _at_phone_width(await phone.new_page(), stage.hub_url, camera)
+
+    assert camera.complaints == [f"422: {stage.hub_url}/register"]  # the form with faults, and nothing else
+    await phone.close()
+    await context.close()
+
+
+async def _register(page: Page, hub: str, camera: Camera) -> None:
+    """The unit, region by region; then the form, first with faults, then right."""
+    await page.goto(f"{hub}/register")
+    await expect(page).to_have_url(f"{hub}/register/unit")
+    await page.get_by_role("link", name="湖南省", exact=True).click()
+    await page.get_by_role("link", name="长沙市", exact=True).click()
+    await expect(page.get_by_role("heading", name="长沙市的单位")).to_be_visible()
+    await camera.shoot(page, "unit-picker")
+    await page.get_by_role("link", name="长沙市中心医院").click()
+
+    await _fill_registration(page, phone="12345")
+    await page.get_by_role("button", name="注册").click()
+    await expect(page.locator("#phone-error")).to_have_text("错误：请填写11位中国大陆手机号码，以1开头")
+    await expect(page.get_by_label("手机号码")).to_have_attribute("aria-invalid", "true")
+    await camera.shoot(page, "registration-errors")
+    await _fill_registration(page, phone="13812345678")
+    await camera.shoot(page, "registration")
+    await page.get_by_role("button", name="注册").click()
+
+
+async def _log_in(page: Page, hub: str, camera: Camera) -> None:
+    await expect(page.get_by_role("status")).to_have_text("注册成功，请使用身份证号和密码登录。")
+    await page.get_by_label("身份证号").fill(ID_NUMBER)
+    await page.get_by_label("密码", exact=True).fill(PASSWORD)
+    await camera.shoot(page, "login")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page).to_have_url(f"{hub}/me")
+    await expect(page.get_by_text("王芳，您好！")).to_be_visible()
+    await camera.shoot(page, "personal-centre")
+
+
+async def _enter_ischinese(page: Page, stage: Stage, camera: Camera) -> None:
+    """From the personal centre: the consent page first, then the handoff posts to the vendor."""
+    await page.get_by_role("link", name="进入思想天下").click()
+    await expect(page.get_by_role("heading", name="进入“思想天下”前，请确认授权")).to_be_visible()
+    await camera.shoot(page, "consent")
+    await page.get_by_role("button", name="同意并进入").click()
+    await expect(page).to_have_url(f"{stage.urls['ischinese']}/sso/launch")
+    await expect(page.get_by_role("heading", name="登录成功")).to_be_visible()
+    await expect(page.get_by_text("欢迎您，王芳")).to_be_visible()
+    await camera.shoot(page, "ischinese-logged-in")
+
+
+async def _see_the_hours_ischinese_reports(page: Page, stage: Stage, camera: Camera) -> None:
+    [account] = stage.ischinese.accounts
+    completion = stage.ischinese.completion_of(
+        account,
+        "c-000001",
+        course_id="XJP-2021-01",
+        course_title="习近平新时代中国特色社会主义思想概论",
+        subject="public",
+        hours="3.5",
+        completed_at=datetime(2021, 6, 1, 9, 58, tzinfo=BEIJING),
+    )
+    sending = await stage.ischinese.hours.send(stage.ischinese.hours.keep(completion))
+    assert sending.delivered, sending
+    await page.goto(f"{stage.hub_url}/me/training?year=2021")
+    row = page.get_by_role("row").filter(has_text="习近平新时代中国特色社会主义思想概论")
+    for cell in ("2021-06-01 09:58", "思想天下", "公共科目", "3.50", "已计入"):
+        await expect(row).to_contain_text(cell)
+    await camera.shoot(page, "training")
+
+
+async def _at_phone_width(page: Page, hub: str, camera: Camera) -> None:
+    """The personal centre and the training page at phone width, with the same session."""
+    camera.watch(page)
+    await page.goto(f"{hub}/me")
+    await expect(page.get_by_role("link", name="进入思想天下")).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await camera.shoot(page, "personal-centre-phone")
+    await page.goto(f"{hub}/me/training?year=2021")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await camera.shoot(page, "training-phone")
+
+
+async def test_a_reset_link_fills_its_token_with_the_pages_script_and_works_without_script(
+    stage: Stage, chromium: Browser, camera: Camera
+) -> None:
+    hub = stage.hub_url
+    person_id = await stage.hub.people.register(registration_form())
+    with_script = await stage.hub.access.reset_links.issue(person_id, issued_by=None)
+    without_script = await stage.hub.access.reset_links.issue(person_id, issued_by=None)
+
+    context = await chromium.new_context(locale="zh-CN", viewport=DESKTOP)
+    page = await context.new_page()
+    camera.watch(page)
+    await page.goto(f"{hub}/password-reset#token={with_script.secret}")
+    await expect(page.get_by_label("重置码")).to_be_hidden()
+    await expect(page).to_have_url(f"{hub}/password-reset")  # the secret left the address bar
+    await page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
+    await page.get_by_label("确认新密码").fill(NEW_PASSWORD)
+    await camera.shoot(page, "password-reset")
+    await page.get_by_role("button", name="设置新密码").click()
+    await expect(page.get_by_role("status")).to_have_text("新密码已设置，请使用新密码登录。")
+    assert camera.complaints == []
+    await context.close()
+
+    scriptless = await chromium.new_context(locale="zh-CN", viewport=PHONE, java_script_enabled=False)
+    page = await scriptless.new_page()
+    await page.goto(f"{hub}/password-reset#token={without_script.secret}")
+    await expect(page.get_by_label("重置码")).to_be_visible()
+    await page.get_by_label("重置码").fill(without_script.secret)
+    await page.get_by_label("新密码", exact=True).fill(PASSWORD)
+    await page.get_by_label("确认新密码").fill(PASSWORD)
+    await page.get_by_role("button", name="设置新密码").click()
+    await expect(page.get_by_role("status")).to_have_text("新密码已设置，请使用新密码登录。")
+    await scriptless.close()
+    assert await stage.hub.people.authenticate(ID_NUMBER, PASSWORD) == person_id
+
+
+async def _fill_registration(page: Page, *, phone: str) -> None:
+    await page.get_by_label("身份证号").fill(ID_NUMBER)
+    await page.get_by_label("密码", exact=True).fill(PASSWORD)
+    await page.get_by_label("确认密码").fill(PASSWORD)
+    await page.get_by_label("姓名").fill("王芳")
+    await page.get_by_label("女").check()
+    await page.get_by_label("民族").select_option("汉族")
+    await page.get_by_label("手机号码").fill(phone)
+    await page.get_by_label("电子邮箱").fill("wangfang@example.cn")
+    await page.get_by_label("籍贯").fill("湖南长沙")
+    await page.get_by_label("学历").select_option("大学本科")
+    await page.get_by_label("所学专业").fill("临床医学")
+    await page.get_by_label("毕业院校").fill("中南大学")
+    await page.get_by_label("毕业时间").fill("2012-06-30")
+    await page.get_by_label("职称", exact=True).fill("主治医师")
+    await page.get_by_label("取得职称时间").fill("2018-09-01")
