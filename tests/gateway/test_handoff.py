@@ -194,6 +194,9 @@ async def test_consents_are_given_listed_and_withdrawn_over_the_api(world: World
         assert unknown.status == 404
     consent_page = await world.browser.get(world.url("/sso/launch/hnou"))
     assert "完整的身份证号" in consent_page.text
+    # The consent's form is sent on to the launch, which redirects to the tool's login: browsers hold
+    # every redirect of a form's submission to form-action.
+    assert _policy(consent_page)["form-action"] == f"'self' {_origin(world.hnou_login)}"
 
 
 async def test_a_consent_for_no_configured_vendor_names_the_field(sqlite_world: World) -> None:

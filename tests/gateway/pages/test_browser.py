@@ -1,8 +1,9 @@
 """A person in a real browser: Debian's Chromium, driven by Playwright, on the hub and the three vendors'
 simulators served on 127.0.0.1 (the demo's stage). Register with the unit picked region by region, log
 in, open the personal centre, enter ischinese through the consent page and the handoff, and see the
-hours the vendor reports back appear on the hub's training page; a reset link's page fills its token
-from the link with its one inline script. Every page is saved as a screenshot under the test's
+hours the vendor reports back appear on the hub's training page; enter hnou, whose consent is sent on
+through the LTI redirects that the consent page's policy must allow; a reset link's page fills its
+token from the link with its one inline script. Every page is saved as a screenshot under the test's
 temporary directory, one also at phone width. On SQLite: what the pages store is tested on both
 databases by the pages' other tests."""
 
@@ -22,6 +23,7 @@ from config import load_settings
 from gateway.bootstrap import ensure_keyring
 from gateway.database import create_engine
 from gateway.demo.stage import ORGANISATION_FILE, Stage, VendorSecrets, bind_sockets, running_stage, settings_text
+from gateway.sessions import SESSION_COOKIE
 from sso.organisation import load_organisation
 from sso.units.service import OrganisationService
 
@@ -203,6 +205,30 @@ async def _at_phone_width(page: Page, hub: str, camera: Camera) -> None:
     await page.goto(f"{hub}/me/training?year=2021")
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     await camera.shoot(page, "training-phone")
+
+
+async def test_entering_hnou_goes_through_the_consent_and_the_lti_redirects_the_policy_allows(
+    stage: Stage, chromium: Browser, camera: Camera
+) -> None:
+    person_id = await stage.hub.people.register(registration_form())
+    context = await chromium.new_context(locale="zh-CN", viewport=DESKTOP)
+    token = await stage.hub.people.open_session(person_id)
+    await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": stage.hub_url}])
+    page = await context.new_page()
+    camera.watch(page)
+
+    await page.goto(f"{stage.hub_url}/me")
+    await page.get_by_role("link", name="进入湖南开放大学").click()
+    await expect(page.get_by_role("listitem").filter(has_text="完整的身份证号")).to_be_visible()
+    await camera.shoot(page, "consent-hnou")
+    # Consent → the launch → the tool's login → the hub's authorization → the form posted to the tool.
+    await page.get_by_role("button", name="同意并进入").click()
+
+    await expect(page.get_by_role("heading", name="登录成功")).to_be_visible()
+    await expect(page).to_have_url(f"{stage.urls['hnou']}/lti/launch")
+    await camera.shoot(page, "hnou-logged-in")
+    assert camera.complaints == []
+    await context.close()
 
 
 async def test_a_reset_link_fills_its_token_with_the_pages_script_and_works_without_script(
