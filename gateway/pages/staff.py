@@ -270,7 +270,8 @@ async def password_forgotten(request: web.Request) -> web.Response:
 
 @routes.get("/password-reset")
 async def password_reset_page(request: web.Request) -> web.Response:
-    return render_page(request, "staff/password_reset.html", {"errors": {}}, audience=Audience.VISITOR)
+    context: dict[str, object] = {"values": {}, "errors": {}}
+    return render_page(request, "staff/password_reset.html", context, audience=Audience.VISITOR)
 
 
 @routes.post("/password-reset")
@@ -278,7 +279,7 @@ async def reset_password(request: web.Request) -> web.Response:
     form = await read_form(request)
     values = _values(form, ("token", "new_password", "new_password_confirm"))
     hub = request.app[HUB]
-    _new_password, faults = check_new_password(values["new_password"])
+    _checked, faults = check_new_password(values["new_password"])
     if values["new_password_confirm"] != values["new_password"]:
         faults.append(FieldError("new_password_confirm", "must equal new_password"))
     if not values["token"]:
@@ -287,12 +288,14 @@ async def reset_password(request: web.Request) -> web.Response:
         try:
             person_id = await hub.access.reset_links.use(values["token"])
         except ResetLinkInvalid:
-            context = {"errors": {"token": "该重置链接无效、已使用或已过期。请联系本单位管理员重新生成。"}}
+            invalid = {"token": "该重置链接无效、已使用或已过期。请联系本单位管理员重新生成。"}
+            context = {"values": {}, "errors": invalid}
             return render_page(request, "staff/password_reset.html", context, audience=Audience.VISITOR, status=410)
         await hub.people.set_password(person_id, values["new_password"])
         log.info("password_reset_used", person_id=person_id)
         raise redirect("/login?done=reset")
-    context = {"errors": field_messages(faults, values)}
+    # The token comes back with the form, since the link's address is gone: a mistyped password costs no new link.
+    context = {"values": {"token": values["token"]}, "errors": field_messages(faults, values)}
     return render_page(request, "staff/password_reset.html", context, audience=Audience.VISITOR, status=422)
 
 

@@ -246,11 +246,16 @@ async def test_a_reset_link_fills_its_token_with_the_pages_script_and_works_with
     await expect(page.get_by_label("重置码")).to_be_hidden()
     await expect(page).to_have_url(f"{hub}/password-reset")  # the secret left the address bar
     await page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
+    await page.get_by_label("确认新密码").fill(NEW_PASSWORD + "x")
+    await page.get_by_role("button", name="设置新密码").click()
+    await expect(page.locator("#new_password_confirm-error")).to_have_text("错误：两次输入的新密码不一致")
+    await expect(page.get_by_label("重置码")).to_be_hidden()  # kept from the link, still out of sight
+    await page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
     await page.get_by_label("确认新密码").fill(NEW_PASSWORD)
     await camera.shoot(page, "password-reset")
     await page.get_by_role("button", name="设置新密码").click()
     await expect(page.get_by_role("status")).to_have_text("新密码已设置，请使用新密码登录。")
-    assert camera.complaints == []
+    assert camera.complaints == [f"422: {hub}/password-reset"]  # the mismatched passwords, and nothing else
     await context.close()
 
     scriptless = await chromium.new_context(locale="zh-CN", viewport=PHONE, java_script_enabled=False)

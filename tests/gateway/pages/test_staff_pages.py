@@ -299,6 +299,8 @@ async def test_a_reset_link_sets_a_new_password_once(browser: PageBrowser) -> No
 
     assert mismatched.status == 422
     assert mismatched.errors() == {"new_password_confirm": "两次输入的新密码不一致"}
+    assert f'value="{link.secret}"' in mismatched.text  # the link's address is gone: its token stays
+    assert NEW_PASSWORD not in mismatched.text
     assert blank.errors() == {"token": "请填写重置码"}
     assert (reset.status, reset.location) == (303, "/login?done=reset")
     assert again.status == 410
