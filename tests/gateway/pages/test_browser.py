@@ -196,8 +196,17 @@ async def _see_the_hours_ischinese_reports(page: Page, stage: Stage, camera: Cam
 
 
 async def _at_phone_width(page: Page, hub: str, camera: Camera) -> None:
-    """The personal centre and the training page at phone width, with the same session."""
+    """Every page fits a phone's width, with the same session; the personal centre and the training page are shot."""
     camera.watch(page)
+    for path in (
+        "/me/profile",
+        "/me/password",
+        "/logout",
+        "/register?unit=430100-0001",
+        "/register/unit?region=430100",
+    ):
+        await page.goto(f"{hub}{path}")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
     await page.goto(f"{hub}/me")
     await expect(page.get_by_role("link", name="进入思想天下")).to_be_visible()
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
