@@ -11,7 +11,7 @@ judged by its token alone, on every route: ``gateway.sessions`` ignores a sessio
   caller's reach, so that nothing reveals what exists; the same for a member of staff who calls with
   their session and no token.
 - ``audited(request, caller, action, target)``: a block that leaves exactly one audit entry, whose
-  outcome says how the block ended.
+  outcome says how the block ended; ``audited_act`` the same for any actor (the command line's).
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ from gateway.sessions import session_token_of
 from ledger.errors import LedgerError
 from sso.access.errors import InvalidToken, OutOfReach
 from sso.access.model import Actor, AuditAction, AuditOutcome, NewAuditEntry, Role, Scope, Target, TokenId
+from sso.access.service import AuditLog
 from sso.errors import IdentityError
 from sso.organisation import Organisation
+from trainings.errors import TrainingsError
 
 __all__ = [
     "AuditNote",
@@ -38,6 +40,7 @@ __all__ = [
     "BearerTokenRequired",
     "Caller",
     "audited",
+    "audited_act",
     "authenticate_caller",
     "require_caller",
 ]
@@ -171,6 +174,15 @@ class AuditNote:
 async def audited(
     request: web.Request, caller: Caller, action: AuditAction, target: Target | None = None
 ) -> AsyncIterator[AuditNote]:
+    """Run a block as one audited action of the caller: see ``audited_act``."""
+    async with audited_act(request.app[HUB].access.audit, caller.actor, action, target) as note:
+        yield note
+
+
+@asynccontextmanager
+async def audited_act(
+    audit: AuditLog, actor: Actor, action: AuditAction, target: Target | None = None
+) -> AsyncIterator[AuditNote]:
     """Run a block as one audited action: exactly one entry, whose outcome says how the block ended.
 
     ``OutOfReach`` is recorded as denied, the packages' expected errors and the gateway's 4xx
@@ -180,25 +192,23 @@ async def audited(
     try:
         yield note
     except OutOfReach:
-        await _record(request, caller, action, note, AuditOutcome.DENIED)
+        await _record(audit, actor, action, note, AuditOutcome.DENIED)
         raise
-    except (IdentityError, LedgerError) as error:
+    except (IdentityError, LedgerError, TrainingsError) as error:
         note.details["error"] = str(getattr(error, "code", "error"))
-        await _record(request, caller, action, note, AuditOutcome.REFUSED)
+        await _record(audit, actor, action, note, AuditOutcome.REFUSED)
         raise
     except web.HTTPClientError as error:  # a request the gateway refused, such as a body over its limit
         note.details["error"] = f"http_{error.status}"
-        await _record(request, caller, action, note, AuditOutcome.REFUSED)
+        await _record(audit, actor, action, note, AuditOutcome.REFUSED)
         raise
     # Any other failure is still an action someone attempted: it is recorded, then raised unchanged.
     except Exception:
-        await _record(request, caller, action, note, AuditOutcome.FAILED)
+        await _record(audit, actor, action, note, AuditOutcome.FAILED)
         raise
-    await _record(request, caller, action, note, AuditOutcome.SUCCEEDED)
+    await _record(audit, actor, action, note, AuditOutcome.SUCCEEDED)
 
 
-async def _record(
-    request: web.Request, caller: Caller, action: AuditAction, note: AuditNote, outcome: AuditOutcome
-) -> None:
-    entry = NewAuditEntry(actor=caller.actor, action=action, outcome=outcome, target=note.target, details=note.details)
-    await request.app[HUB].access.audit.record(entry)
+async def _record(audit: AuditLog, actor: Actor, action: AuditAction, note: AuditNote, outcome: AuditOutcome) -> None:
+    entry = NewAuditEntry(actor=actor, action=action, outcome=outcome, target=note.target, details=note.details)
+    await audit.record(entry)

@@ -1,8 +1,16 @@
-"""Reading a request body under a limit, refused as soon as it is known to exceed it."""
+"""Reading a request body or an uploaded file under a limit, refused as soon as it is known to exceed it."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Final
+
+from aiohttp import BodyPartReader, web
+
+FILE_PART: Final = "file"
+FORM_PARTS_MAX: Final = 8
+FORM_OVERHEAD_BYTES_MAX: Final = 64 * 1024
+"""What a form may add to its file: boundaries, part headers, a few small fields."""
+CHUNK_BYTES: Final = 64 * 1024
 
 
 async def read_at_most(request: web.Request, limit_bytes: int) -> bytes | None:
@@ -16,3 +24,31 @@ async def read_at_most(request: web.Request, limit_bytes: int) -> bytes | None:
         if len(body) > limit_bytes:
             return None
     return bytes(body)
+
+
+async def read_upload(request: web.Request, limit_bytes: int) -> bytes | None:
+    """An uploaded file, or ``None`` when it is over ``limit_bytes`` (never read whole).
+
+    The file is the raw body, or, for ``multipart/form-data`` (a browser's form), the part named
+    ``file``; the other parts are skipped unread. Raises ``web.HTTPBadRequest`` for a form without
+    such a part within its first ``FORM_PARTS_MAX`` parts.
+    """
+    if request.content_type != "multipart/form-data":
+        return await read_at_most(request, limit_bytes)
+    if request.content_length is not None and request.content_length > limit_bytes + FORM_OVERHEAD_BYTES_MAX:
+        return None
+    reader = await request.multipart()
+    for _part in range(FORM_PARTS_MAX):
+        part = await reader.next()
+        if part is None:
+            break
+        if not isinstance(part, BodyPartReader) or part.name != FILE_PART:
+            await part.release()
+            continue
+        content = bytearray()
+        while chunk := await part.read_chunk(min(CHUNK_BYTES, limit_bytes + 1 - len(content))):
+            content += chunk
+            if len(content) > limit_bytes:
+                return None
+        return bytes(content)
+    raise web.HTTPBadRequest(text=f"the form has no part named {FILE_PART} holding the file")

@@ -20,6 +20,7 @@ from gateway.database import create_engine
 from gateway.labels import PeopleLabels
 from ledger.exports.service import Exports
 from ledger.exports.store import SqlExportStore
+from gateway.directory import PeopleRegistry
 from ledger.model import YearRules, parse_hours
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
@@ -28,6 +29,8 @@ from sso.handoff import Handoff, HandoffConfig, JwtPostVendor, LtiVendor, Signin
 from sso.people.service import PeopleService
 from sso.personal_data import DataKeyring
 from sso.units.service import OrganisationService
+from trainings.service import ContinuingEducation, OfflineTrainings
+from trainings.store import SqlTrainingsStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,8 @@ class Hub:
     handoff: Handoff
     ingestion: Ingestion
     exports: Exports
+    offline_trainings: OfflineTrainings
+    continuing_education: ContinuingEducation
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -109,9 +114,11 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     engine = create_engine(settings.hub.database_url)
     organisation = OrganisationService(engine)
     ingestion = Ingestion(SqlIngestionStore(engine))
-    ledger = Ledger(SqlLedgerStore(engine), ledger_rules(settings.rules))
+    rules = ledger_rules(settings.rules)
+    ledger = Ledger(SqlLedgerStore(engine), rules)
     people = PeopleService(engine, keyring, organisation)
     handoff = Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings))
+    trainings = SqlTrainingsStore(engine, keyring)
     try:
         yield Hub(
             settings=settings,
@@ -124,6 +131,8 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
             handoff=handoff,
             ingestion=ingestion,
             exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
+            offline_trainings=OfflineTrainings(trainings, ledger, PeopleRegistry(people), rules),
+            continuing_education=ContinuingEducation(trainings, ledger, PeopleRegistry(people), rules),
         )
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write

@@ -23,11 +23,13 @@ from gateway.commands import keys as key_commands
 from gateway.commands import organisation as organisation_commands
 from gateway.commands import pull as pull_commands
 from gateway.commands import tokens as token_commands
+from gateway.commands import trainings as training_commands
 from gateway.database import migrate as migrate_database
 from gateway.jobs import running_scheduler
 from ledger.errors import LedgerError
 from ledger.model import format_hours
 from sso.errors import IdentityError
+from trainings.errors import TrainingsError
 
 EXIT_FAILURE = 1
 
@@ -46,6 +48,8 @@ app.add_typer(key_commands.app, name="keys")
 app.add_typer(organisation_commands.app, name="organisation")
 app.add_typer(pull_commands.app, name="pull")
 app.command()(export_commands.export)
+app.add_typer(training_commands.offline_app, name="offline")
+app.add_typer(training_commands.continuing_app, name="continuing-ed")
 
 ConfigOption = Annotated[
     Path | None,
@@ -163,7 +167,15 @@ def main() -> None:
         _fail(error.format_message(), error.exit_code)
     except typer.Abort:
         _fail("aborted", EXIT_FAILURE)
-    except (SettingsError, CommandFailed, LedgerError, HubNotReady, IdentityError, AdapterError) as error:
+    except (
+        SettingsError,
+        CommandFailed,
+        LedgerError,
+        HubNotReady,
+        IdentityError,
+        AdapterError,
+        TrainingsError,
+    ) as error:
         _fail(str(error), EXIT_FAILURE)
     except (DBAPIError, OSError):
         # The driver's message may carry the database URL and its password: say only what failed.

@@ -1,13 +1,16 @@
-"""The adapters' learner directory, answered by the identity services."""
+"""The adapters' learner directory and the trainings' registry, answered by the identity services."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ledger.model import PersonId
 from sso.handoff import Handoff
+from sso.id_numbers import IdNumber
 from sso.people.service import PeopleService
+from trainings.ports import RegisteredPerson
 
 SUBJECTS_REMEMBERED_MAX = 100_000
 
@@ -42,3 +45,16 @@ class HubLearnerDirectory:
 
     async def link_account(self, vendor: str, subject: str, account_id: str) -> bool:
         return await self.handoff.record_vendor_account(vendor, subject, account_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleRegistry:
+    """``trainings.ports.Registry`` over the people service."""
+
+    people: PeopleService
+
+    async def registered(self, id_numbers: Collection[IdNumber]) -> dict[IdNumber, RegisteredPerson]:
+        found = await self.people.find_by_id_numbers(id_numbers)
+        return {
+            id_number: RegisteredPerson(person.id, person.name, person.unit_code) for id_number, person in found.items()
+        }

@@ -24,6 +24,17 @@ from sso.access.errors import InvalidAccessRequest, OutOfReach, ResetLinkInvalid
 from sso.errors import IdentityError
 from sso.handoff.errors import ConsentNotFound, HandoffUnavailable, InvalidConsentRequest, UnknownVendor
 from sso.people.errors import AuthenticationFailed, IdNumberTaken, InvalidPersonData, LoginLocked, PersonNotFound
+from trainings.errors import (
+    AttendanceNotOpen,
+    FileRefused,
+    FileTooLarge,
+    FilingAlreadyDecided,
+    FilingInvalid,
+    FilingNotFound,
+    ImportNotFound,
+    QueryInvalid,
+    TrainingsError,
+)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://hub.example/problems/"
@@ -58,6 +69,15 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (InvalidEventQuery, 422),
     (IngestionUnavailable, 503),
     (IdentityError, 400),
+    (FilingInvalid, 422),
+    (QueryInvalid, 422),
+    (FilingNotFound, 404),
+    (ImportNotFound, 404),
+    (FilingAlreadyDecided, 409),
+    (AttendanceNotOpen, 409),
+    (FileTooLarge, 413),
+    (FileRefused, 422),
+    (TrainingsError, 400),
 )
 EXPECTED_ERRORS = tuple(kind for kind, _status in STATUS_BY_ERROR)
 

@@ -3,6 +3,8 @@
 LedgerError                  an expected refusal, with a stable ``code``
 ├── InvalidCommand           a command failed validation; ``errors`` lists every field at fault
 ├── NoRulesForYear           the training year of a command has no rules configured
+├── RecordsDiffer            credits of an upload differ from the stored credits of their records;
+│                            ``stored`` holds those entries; nothing was written
 ├── LedgerUnavailable        the store cannot be reached or keeps failing; retry later
 ├── ExportNotFound           no finished export has this id
 └── WriteConflict            the database asked for a retry (serialisation, deadlock, lock);
@@ -14,7 +16,12 @@ LedgerCorrupted              a broken invariant found while reading (a bug or ta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ledger.model import Entry  # the model imports these errors: a type, not a module, is needed here
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,20 @@ class NoRulesForYear(LedgerError):
     def __init__(self, year: int) -> None:
         self.year = year
         super().__init__(f"the training year {year} has no rules configured")
+
+
+class RecordsDiffer(LedgerError):
+    """Credits that differ from the credits already stored for their records. Nothing was written.
+
+    ``stored`` holds the stored entries, one per differing record, in the order of the commands.
+    """
+
+    code = "records_differ"
+    title = "The records differ from those already counted"
+
+    def __init__(self, stored: Sequence[Entry]) -> None:
+        self.stored = tuple(stored)
+        super().__init__(f"{len(self.stored)} record(s) differ from the credits already counted for them")
 
 
 class LedgerUnavailable(LedgerError):

@@ -19,6 +19,7 @@ from ledger.errors import (
     LedgerCorrupted,
     LedgerUnavailable,
     NoRulesForYear,
+    RecordsDiffer,
     WriteConflict,
 )
 from ledger.model import (
@@ -230,6 +231,21 @@ class _Plan:
         return Outcome(OutcomeKind.HELD, held=record)
 
 
+def _admit_all(_plan: _Plan) -> None:
+    """Deliveries from sources: a record that conflicts is held for an operator with the rest."""
+
+
+def _refuse_conflicts(plan: _Plan) -> None:
+    """An upload goes in whole or not at all: a record that conflicts refuses it."""
+    stored = [
+        plan.stored[(held.source, held.record_id, EntryKind.CREDIT)]
+        for held in plan.held
+        if held.reason == HoldReason.CONFLICT.value
+    ]
+    if stored:
+        raise RecordsDiffer(stored)
+
+
 def _fingerprint(reason: HoldReason, source: Source, record_id: str, content: str) -> str:
     """What makes holding the same version of a record again a no-op."""
     return sha256_hex(
@@ -307,6 +323,18 @@ class Ledger:
         self._check_batch(commands)
         return await self._write(commands, (), None)
 
+    async def record_whole(self, credits: list[Credit]) -> list[Outcome]:
+        """Record the credits of a file a person uploaded, in one transaction, all or none.
+
+        Each outcome is ``APPENDED`` or ``DUPLICATE`` (the same record with the same content is
+        already counted). A credit that differs from the stored credit of its record refuses the
+        whole batch with ``RecordsDiffer``, which names the stored entries: an upload never leaves a
+        record held for an operator. Raises as ``record_batch`` does otherwise.
+        """
+        commands: list[Command] = list(credits)
+        self._check_batch(commands)
+        return await self._write(commands, (), None, _refuse_conflicts)
+
     def _check_batch(self, commands: list[Command]) -> None:
         if len(commands) > COMMANDS_PER_BATCH_MAX:
             raise InvalidCommand([FieldError("commands", f"at most {COMMANDS_PER_BATCH_MAX} in one batch")])
@@ -325,7 +353,11 @@ class Ledger:
             )
 
     async def _write(
-        self, commands: list[Command], deliveries: Sequence[Delivery], position: SourcePosition | None
+        self,
+        commands: list[Command],
+        deliveries: Sequence[Delivery],
+        position: SourcePosition | None,
+        admit: Callable[[_Plan], None] = _admit_all,
     ) -> list[Outcome]:
         for attempt in range(WRITE_ATTEMPTS_MAX):
             try:
@@ -340,6 +372,7 @@ class Ledger:
                         now=self._clock(),
                     )
                     outcomes = [plan.take(command) for command in commands]
+                    admit(plan)  # raising here rolls the transaction back: nothing of the batch is written
                     await writer.insert_entries(plan.entries)
                     await writer.add_to_balances(plan.balance_deltas)
                     await writer.keep_pending(plan.new_pending)

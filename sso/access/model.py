@@ -294,6 +294,13 @@ class AuditAction(StrEnum):
     LEDGER_EXPORTED = "ledger.exported"
     EXPORT_MANIFEST_READ = "ledger.export_manifest_read"
     LEDGER_VERIFIED = "ledger.verified"
+    OFFLINE_TRAINING_FILED = "offline_training.filed"
+    OFFLINE_TRAINING_READ = "offline_training.read"
+    OFFLINE_TRAINING_APPROVED = "offline_training.approved"
+    OFFLINE_TRAINING_REJECTED = "offline_training.rejected"
+    ATTENDANCE_IMPORTED = "offline_training.attendance_imported"
+    CONTINUING_EDUCATION_IMPORTED = "continuing_education.imported"
+    CONTINUING_EDUCATION_READ = "continuing_education.read"
 
 
 class AuditOutcome(StrEnum):
@@ -316,6 +323,8 @@ class TargetKind(StrEnum):
     AUDIT_LOG = "audit_log"
     LEDGER = "ledger"
     EXPORT = "export"
+    OFFLINE_TRAINING = "offline_training"
+    CONTINUING_EDUCATION_IMPORT = "continuing_education_import"
 
 
 @dataclass(frozen=True, slots=True)

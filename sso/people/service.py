@@ -145,6 +145,12 @@ class PeopleService:
         row = await self._store.person_by_index(self._index(id_number))
         return None if row is None else PersonId(row.id)
 
+    async def find_by_id_numbers(self, id_numbers: Collection[IdNumber]) -> dict[IdNumber, Person]:
+        """The registered people among these (valid, normalised) ID numbers, by ID number; the rest are absent."""
+        rows = await self._store.people_by_index([self._index(id_number) for id_number in id_numbers])
+        people = (self._person(row) for row in rows)
+        return {person.id_number: person for person in people}
+
     # ------------------------------------------------------------ signing in
 
     async def authenticate(self, id_number: str, password: str) -> PersonId:

@@ -23,6 +23,7 @@ from sso.people.tables import LoginFailureRow, PersonRow, PersonSessionRow
 
 __all__ = ["Attempt", "SessionsToEnd", "SqlPeopleStore"]
 
+INDEXES_PER_QUERY_MAX: Final = 500
 _ADVISORY_LOCK_HEX_DIGITS: Final = 15
 """60 bits of a blind index make a positive PostgreSQL bigint lock key."""
 
@@ -79,6 +80,16 @@ class SqlPeopleStore:
         """The row of the person whose ID number has this blind index, if any."""
         async with self._sessions() as session:
             return await _person_by_index(session, index)
+
+    async def people_by_index(self, indexes: Collection[str]) -> list[PersonRow]:
+        """The rows of the people whose ID numbers have these blind indexes, in no particular order."""
+        wanted = sorted(set(indexes))
+        rows: list[PersonRow] = []
+        async with self._sessions() as session:
+            for start in range(0, len(wanted), INDEXES_PER_QUERY_MAX):
+                chunk = wanted[start : start + INDEXES_PER_QUERY_MAX]
+                rows += (await session.exec(select(PersonRow).where(col(PersonRow.id_number_index).in_(chunk)))).all()
+        return rows
 
     async def change_person(
         self, person_id: str, change: Callable[[PersonRow], None], *, end_sessions: SessionsToEnd | None = None
