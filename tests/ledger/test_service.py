@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.errors import InvalidCommand, NoRulesForYear
+from ledger.errors import InvalidCommand, NoRulesForYear, RecordsDiffer
 from ledger.model import Balance, EntryKind, OutcomeKind
 from ledger.service import Ledger
 
@@ -51,6 +51,26 @@ async def test_a_conflicting_duplicate_is_held_and_the_first_version_stays(
     assert (held.reason, held.record_id, held.existing_seq) == ("conflict", "c-1", first.entries[0].seq)
     assert '"hours":"4.00"' in held.payload
     assert await ledger.balance("person-1", 2021) == Balance(public=350)
+
+
+async def test_an_upload_goes_in_whole_or_not_at_all_when_a_record_differs(
+    ledger: Ledger, make_credit: MakeCredit
+) -> None:
+    offline = {"source": "offline", "course_code": "XXPX-2021-000001", "subject": "professional"}
+    first = await ledger.record_whole([make_credit("t/a", **offline), make_credit("t/b", **offline)])
+    again = await ledger.record_whole([make_credit("t/b", **offline), make_credit("t/c", **offline)])
+
+    with pytest.raises(RecordsDiffer) as differ:
+        await ledger.record_whole(
+            [make_credit("t/d", **offline), make_credit("t/a", hours="5", **offline), make_credit("t/b", **offline)]
+        )
+
+    assert [outcome.kind for outcome in first] == [OutcomeKind.APPENDED, OutcomeKind.APPENDED]
+    assert [outcome.kind for outcome in again] == [OutcomeKind.DUPLICATE, OutcomeKind.APPENDED]
+    assert [(entry.record_id, entry.hours) for entry in differ.value.stored] == [("t/a", 350)]
+    assert await ledger.held_records() == []  # refused, not held: nothing of the batch was written
+    assert (await ledger.verify_chain()).entries_checked == 3
+    assert await ledger.balance("person-1", 2021) == Balance(professional=1050)
 
 
 async def test_a_reversal_subtracts_and_names_what_it_reverses(

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sso.id_numbers import normalise_id_number
 from sso.people.errors import (
     AuthenticationFailed,
     IdNumberTaken,
@@ -116,6 +117,20 @@ async def test_a_person_is_found_by_id_number_in_either_case(people: PeopleServi
     assert await people.find_by_id_number(" 43010219900307112x ") == person_id
     assert await people.find_by_id_number(id_number_of(124)) is None
     assert await people.find_by_id_number("not a number") is None
+
+
+async def test_many_people_are_found_by_their_id_numbers_at_once(people: PeopleService, form: FormMaker) -> None:
+    wang = await people.register(form())
+    li = await people.register(form(id_number=id_number_of(13), name="李强", phone="13900000013"))
+    wang_number, li_number, nobody = (normalise_id_number(id_number_of(n)) for n in (124, 13, 126))
+
+    found = await people.find_by_id_numbers([wang_number, li_number, nobody])
+
+    assert {id_number: (person.id, person.name) for id_number, person in found.items()} == {
+        wang_number: (wang, "王芳"),
+        li_number: (li, "李强"),
+    }
+    assert await people.find_by_id_numbers([]) == {}
 
 
 async def test_an_unknown_person_is_not_found(people: PeopleService) -> None:
