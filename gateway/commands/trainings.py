@@ -151,7 +151,7 @@ def import_continuing_education(file: FileArgument, config: ConfigOption = None)
 async def _continuing(settings: Settings, content: bytes) -> ImportReport:
     async with open_hub(settings) as hub, audited_act(hub.access.audit, COMMAND_LINE, RECOGNISED) as note:
         report = await hub.continuing_education.import_file(content, ACTOR)
-        note.target = Target(TargetKind.CONTINUING_EDUCATION_IMPORT, str(report.record.id))
+        note.target = Target(TargetKind.TRAINING_IMPORT, str(report.record.id))
         note.details.update(_counts(report))
     return report
 

@@ -182,7 +182,7 @@ async def import_continuing_education(request: web.Request) -> web.Response:
             note.details["bad_lines"] = len({error.field.partition(":")[0] for error in invalid.errors})
             raise
         record = report.record
-        note.target = Target(TargetKind.CONTINUING_EDUCATION_IMPORT, str(record.id))
+        note.target = Target(TargetKind.TRAINING_IMPORT, str(record.id))
         note.details.update(
             file_format=record.file_format.value,
             rows=record.rows,
@@ -197,7 +197,7 @@ async def import_continuing_education(request: web.Request) -> web.Response:
 @routes.get("/api/v1/continuing-education/imports")
 async def list_continuing_education(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
-    target = Target(TargetKind.CONTINUING_EDUCATION_IMPORT, "all")
+    target = Target(TargetKind.TRAINING_IMPORT, "all")
     async with audited(request, caller, AuditAction.CONTINUING_EDUCATION_READ, target) as note:
         caller.require(*IMPORT_READERS)
         errors: list[FieldError] = []
@@ -219,7 +219,7 @@ async def read_continuing_education(request: web.Request) -> web.Response:
         if not (text.isascii() and text.isdigit() and len(text) <= IMPORT_ID_DIGITS_MAX):
             note.details["reason"] = "malformed_id"
             raise OutOfReach
-        note.target = Target(TargetKind.CONTINUING_EDUCATION_IMPORT, text)
+        note.target = Target(TargetKind.TRAINING_IMPORT, text)
         try:
             record = await request.app[HUB].continuing_education.import_of(int(text))
         except ImportNotFound:

@@ -324,7 +324,7 @@ class TargetKind(StrEnum):
     LEDGER = "ledger"
     EXPORT = "export"
     OFFLINE_TRAINING = "offline_training"
-    CONTINUING_EDUCATION_IMPORT = "continuing_education_import"
+    TRAINING_IMPORT = "training_import"
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,3 +246,12 @@ def test_phones_and_emails_are_masked() -> None:
     assert mask_phone("13812345678") == "138****5678"
     assert mask_email("wangfang@example.cn") == "w***@example.cn"
     assert mask_email("not-an-address") == "***"
+
+
+def test_every_code_of_the_audit_log_fits_its_column() -> None:
+    from sso.access.tables import AuditEntryRow
+
+    columns = AuditEntryRow.metadata.tables["access_audit_entry"].columns
+    for codes, column in ((AuditAction, "action"), (AuditOutcome, "outcome"), (TargetKind, "target_kind")):
+        too_long = [code.value for code in codes if len(code.value) > columns[column].type.length]
+        assert too_long == [], column
