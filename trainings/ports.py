@@ -1,4 +1,5 @@
-"""What trainings need from the rest of the hub: who the people named in a file are."""
+"""What trainings need from the rest of the hub: who the people named in a file are, and a seal for
+the personal data of a filing."""
 
 from __future__ import annotations
 
@@ -27,3 +28,13 @@ class Registry(Protocol):
 
     async def registered(self, id_numbers: Collection[IdNumber]) -> Mapping[IdNumber, RegisteredPerson]:
         """The registered people among these ID numbers, by ID number; the others are absent."""
+
+
+class Sealer(Protocol):
+    """Encrypts personal data at rest under a context that binds it to its place (``sso.personal_data``)."""
+
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        """A token holding ``plaintext`` that opens only under the same ``context``."""
+
+    def decrypt(self, token: str, *, context: str) -> str:
+        """The plaintext of a token made for ``context``."""

@@ -1,5 +1,9 @@
 """Offline trainings and imports on SQLite or PostgreSQL; each call is one transaction.
 
+A filing's e-mail address and its contact's phone are sealed under a context that names the filing
+and the field (``offline_training.7.contact_phone``): a token copied to another row or field does
+not open. The row is inserted with them empty, and sealed once it has its id, in one transaction.
+
 A decision is one conditional UPDATE (``WHERE status = 'filed'``): two departments' clicks cannot
 both win, and no read comes between the check and the write.
 """
@@ -18,6 +22,7 @@ from ledger.store import translated_errors
 from sso.organisation import DepartmentCode, InstitutionCode
 from trainings.model import ImportRecord, Listing
 from trainings.offline import Filing, FilingForm, FilingQuery, FilingStatus
+from trainings.ports import Sealer
 from trainings.sheets import FileFormat
 from trainings.tables import OfflineTrainingRow, TrainingImportRow
 
@@ -27,8 +32,9 @@ __all__ = ["SqlTrainingsStore"]
 class SqlTrainingsStore:
     """Filings, their decisions, and the imports of files."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sealer: Sealer) -> None:
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._sealer = sealer
 
     async def add_filing(
         self, form: FilingForm, department_code: DepartmentCode, *, filed_at: datetime, filed_by: str
@@ -40,11 +46,11 @@ class SqlTrainingsStore:
             organiser=form.organiser,
             organiser_address=form.organiser_address,
             postcode=form.postcode,
-            email=form.email,
+            email_encrypted="",
             responsible_person=form.responsible_person,
             contact_name=form.contact_name,
             contact_title=form.contact_title,
-            contact_phone=form.contact_phone,
+            contact_phone_encrypted="",
             training_name=form.training_name,
             starts_on=form.starts_on,
             ends_on=form.ends_on,
@@ -58,12 +64,16 @@ class SqlTrainingsStore:
         )
         async with translated_errors(), self._sessions() as session, session.begin():
             session.add(row)
-        return _filing(row)
+            await session.flush()  # the id the seals name
+            filing_id = _id_of(row)
+            row.email_encrypted = self._seal(filing_id, "email", form.email)
+            row.contact_phone_encrypted = self._seal(filing_id, "contact_phone", form.contact_phone)
+        return self._filing(row)
 
     async def filing(self, filing_id: int) -> Filing | None:
         async with translated_errors(), self._sessions() as session:
             row = await session.get(OfflineTrainingRow, filing_id)
-        return None if row is None else _filing(row)
+        return None if row is None else self._filing(row)
 
     async def filings(self, query: FilingQuery, count: int) -> list[Filing]:
         """Up to ``count`` filings that match, newest first."""
@@ -77,7 +87,7 @@ class SqlTrainingsStore:
         if query.listing.before_id is not None:
             statement = statement.where(col(OfflineTrainingRow.id) < query.listing.before_id)
         async with translated_errors(), self._sessions() as session:
-            return [_filing(row) for row in (await session.exec(statement)).all()]
+            return [self._filing(row) for row in (await session.exec(statement)).all()]
 
     async def decide(
         self,
@@ -144,23 +154,41 @@ class SqlTrainingsStore:
             row = await session.get(TrainingImportRow, import_id)
         return None if row is None or row.source != source.value else _import(row)
 
+    def _seal(self, filing_id: int, field: str, plaintext: str) -> str:
+        return self._sealer.encrypt(plaintext, context=f"offline_training.{filing_id}.{field}")
 
-def _filing(row: OfflineTrainingRow) -> Filing:
+    def _open(self, filing_id: int, field: str, token: str) -> str:
+        return self._sealer.decrypt(token, context=f"offline_training.{filing_id}.{field}")
+
+    def _filing(self, row: OfflineTrainingRow) -> Filing:
+        filing_id = _id_of(row)
+        return _filing(
+            row,
+            email=self._open(filing_id, "email", row.email_encrypted),
+            contact_phone=self._open(filing_id, "contact_phone", row.contact_phone_encrypted),
+        )
+
+
+def _id_of(row: OfflineTrainingRow) -> int:
     if row.id is None:
         raise ValueError("a stored filing has an id")
+    return row.id
+
+
+def _filing(row: OfflineTrainingRow, *, email: str, contact_phone: str) -> Filing:
     return Filing(
-        id=row.id,
+        id=_id_of(row),
         form=FilingForm(
             unit_code=InstitutionCode(row.unit_code),
             subject=Subject(row.subject),
             organiser=row.organiser,
             organiser_address=row.organiser_address,
             postcode=row.postcode,
-            email=row.email,
+            email=email,
             responsible_person=row.responsible_person,
             contact_name=row.contact_name,
             contact_title=row.contact_title,
-            contact_phone=row.contact_phone,
+            contact_phone=contact_phone,
             training_name=row.training_name,
             starts_on=row.starts_on,
             ends_on=row.ends_on,

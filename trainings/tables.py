@@ -1,6 +1,7 @@
 """The tables of offline trainings and of imports.
 
-A filing's row changes once, when its department decides it (``status`` from ``filed``). An import's
+A filing's row changes once, when its department decides it (``status`` from ``filed``). Its e-mail
+address and its contact's phone are stored only as ``DataKeyring`` tokens. An import's
 row records a file that went into the ledger: its SHA-256, its format and what it added; the rows
 of the file themselves are the ledger's entries.
 """
@@ -28,11 +29,11 @@ class OfflineTrainingRow(SQLModel, table=True):
     organiser: str = Field(max_length=100)
     organiser_address: str = Field(max_length=200)
     postcode: str = Field(max_length=6)
-    email: str = Field(max_length=100)
+    email_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     responsible_person: str = Field(max_length=30)
     contact_name: str = Field(max_length=30)
     contact_title: str = Field(max_length=30)
-    contact_phone: str = Field(max_length=20)
+    contact_phone_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     training_name: str = Field(max_length=100)
     starts_on: date
     ends_on: date

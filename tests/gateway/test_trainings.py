@@ -6,6 +6,7 @@ it, the audit log, and answers that never show a whole ID number or phone."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -466,3 +467,33 @@ async def test_continuing_education_is_imported_by_operators_once(
         (AuditAction.CONTINUING_EDUCATION_IMPORTED, AuditOutcome.DENIED),
         (AuditAction.CONTINUING_EDUCATION_IMPORTED, AuditOutcome.REFUSED),
     ]
+
+
+async def test_uploads_leave_no_id_number_in_the_logs_or_the_database(
+    aiohttp_client: ClientMaker,
+    settings_file: Path,
+    database_url: str,
+    personal_data_probe: Any,
+    id_number_needles_of: Callable[[str], set[str]],
+) -> None:
+    client = await serve_hub(aiohttp_client, settings_file, database_url)
+    operator = bearer(await new_token(client, Role.OPERATOR))
+    for sequence, (name, (unit, id_number)) in enumerate(STAFF.items()):
+        form = registration_form(name=name, id_number=id_number, unit_code=unit, phone=f"1390000{sequence:04d}")
+        await hub_of(client).people.register(form)
+    unregistered = make_id_number("430102", date(1991, 1, 1), 15, today=TODAY)
+    filing = await approved(client, operator)
+    upload = ATTENDANCE.format(number=filing["number"])
+
+    await _json(await client.post(upload, data=attendance_csv(("王芳", "8"), ("李强", "x")), headers=operator), 422)
+    await _json(
+        await client.post(upload, data=f"身份证号,姓名,学时\r\n{unregistered},钱多,8\r\n", headers=operator), 422
+    )
+    await _json(await client.post(upload, data=attendance_xlsx(("王芳", 1), ("李强", 1)), headers=operator), 201)
+    recognised = f"身份证号,姓名,项目名称,学时,完成日期\r\n{STAFF['赵敏'][1]},赵敏,农业技术推广,20,2021-07-01\r\n"
+    await _json(await client.post("/api/v1/continuing-education/imports", data=recognised, headers=operator), 201)
+    await _json(await client.get("/api/v1/audit-log", headers=bearer(await new_token(client, Role.AUDITOR))), 200)
+
+    needles = {needle for _unit, id_number in STAFF.values() for needle in id_number_needles_of(id_number)}
+    needles |= id_number_needles_of(unregistered) | {"13907310001", "peixun@example.cn"}  # the filing's contact
+    assert await personal_data_probe.places_holding(needles) == {}

@@ -17,6 +17,7 @@ from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 from sso.id_numbers import IdNumber, make_id_number
 from sso.organisation import load_organisation
+from sso.personal_data import DataKeyring
 from trainings.errors import AttendanceNotOpen, FileUnreadable, FilingAlreadyDecided, FilingInvalid, RowsInvalid
 from trainings.model import Listing, RowOutcome
 from trainings.offline import Filing, FilingQuery, FilingStatus
@@ -57,13 +58,18 @@ def ledger(engine: AsyncEngine, clock: FixedClock) -> Ledger:
 
 
 @pytest.fixture
-def offline(engine: AsyncEngine, ledger: Ledger, clock: FixedClock) -> OfflineTrainings:
-    return OfflineTrainings(SqlTrainingsStore(engine), ledger, FakeRegistry(), RULES, clock)
+def store(engine: AsyncEngine, keyring: DataKeyring) -> SqlTrainingsStore:
+    return SqlTrainingsStore(engine, keyring)
 
 
 @pytest.fixture
-def continuing(engine: AsyncEngine, ledger: Ledger, clock: FixedClock) -> ContinuingEducation:
-    return ContinuingEducation(SqlTrainingsStore(engine), ledger, FakeRegistry(), RULES, clock)
+def offline(store: SqlTrainingsStore, ledger: Ledger, clock: FixedClock) -> OfflineTrainings:
+    return OfflineTrainings(store, ledger, FakeRegistry(), RULES, clock)
+
+
+@pytest.fixture
+def continuing(store: SqlTrainingsStore, ledger: Ledger, clock: FixedClock) -> ContinuingEducation:
+    return ContinuingEducation(store, ledger, FakeRegistry(), RULES, clock)
 
 
 def everyone(_unit_code: str) -> bool:
