@@ -6,7 +6,9 @@ staff of several institutions register at the hub and go over to their vendors t
 SSO flows, driven as a browser would drive them; then the vendors deliver the year's hours in their
 own protocols (ischinese's webhooks, webtrn's pages pulled by the hub, hnou's signed forms and daily
 files), with the mishaps vendors have: lost events, redeliveries, a revocation before its
-completion, a conflicting correction, unknown learners. At the end: everyone's 2021 against the
+completion, a conflicting correction, unknown learners. A hospital files an offline training that
+its department approves and whose attendance it uploads, and an operator imports continuing
+education. At the end: everyone's 2021 against the
 rules, the chain verified, the records held for an operator, and the URLs and logins to try, which
 keep working until Ctrl-C unless ``--once`` was given.
 """
@@ -47,6 +49,7 @@ from gateway.demo.stage import (
     settings_text,
     url_of,
 )
+from gateway.demo.trainings import continuing_education_is_imported, offline_training_is_attended
 
 __all__ = ["STAFF_COUNT", "DemoFailed", "run_demo"]
 
@@ -152,15 +155,19 @@ async def _play(stage: Stage, settings_file: Path, console: Console) -> None:
     console.rule("6. 湖南开放大学 (hnou) posts signed forms and offers daily files")
     await hnou_posts_and_files(stage, done, console)
 
-    console.rule(f"7. Everyone's {YEAR} against the rules: 90 h, 30 public, 60 professional, 3 mandatory topics")
+    console.rule("7. An offline training filed, approved and attended; continuing education imported")
+    await offline_training_is_attended(stage, arrivals, console)
+    await continuing_education_is_imported(stage, arrivals, console)
+
+    console.rule(f"8. Everyone's {YEAR} against the rules: 90 h, 30 public, 60 professional, 3 mandatory topics")
     met = await show_balances(stage, arrivals, console)
-    console.rule("8. The hours each vendor brought, as the ledger holds them")
+    console.rule("9. The hours each source brought, as the ledger holds them")
     await show_hours_by_vendor(stage, arrivals, console)
-    console.rule("9. The ledger verified: the hash chain walked, every balance recomputed")
+    console.rule("10. The ledger verified: the hash chain walked, every balance recomputed")
     await show_verification(stage, console)
-    console.rule("10. Held for an operator")
+    console.rule("11. Held for an operator")
     await show_held_records(stage, console)
-    console.rule("11. Try it yourself (invented people: their ID numbers are synthetic)")
+    console.rule("12. Try it yourself (invented people: their ID numbers are synthetic)")
     show_ways_in(stage, met, settings_file, console)
 
 

@@ -1,4 +1,4 @@
-"""What the demo shows at the end: each person's 2021 against the rules, the hours each vendor
+"""What the demo shows at the end: each person's 2021 against the rules, the hours each source
 brought, the ledger verified, the records held for an operator, and where to try it all."""
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ async def show_balances(stage: Stage, arrivals: list[Arrival], console: Console)
 
 
 async def show_hours_by_vendor(stage: Stage, arrivals: list[Arrival], console: Console) -> None:
-    """The ledger's entries of the year by source: credits, reversals and the hours that count."""
+    """The ledger's entries of the year by source (the vendors, offline, continuing_ed): credits,
+    reversals and the hours that count."""
     credits: Counter[str] = Counter()
     reversals: Counter[str] = Counter()
     counted: Counter[str] = Counter()
@@ -75,7 +76,7 @@ async def show_hours_by_vendor(stage: Stage, arrivals: list[Arrival], console: C
             counted[entry.source] += entry.signed_hours
     for source in sorted(credits | reversals):
         console.print(
-            f"  {source:<10} {credits[source]:>3} credits, {reversals[source]} reversals, "
+            f"  {source:<13} {credits[source]:>3} credits, {reversals[source]} reversals, "
             f"{format_hours(counted[source]):>8} h counted"
         )
 
@@ -122,6 +123,7 @@ def show_ways_in(stage: Stage, met: list[tuple[Arrival, bool]], settings_file: P
         ledger = f"{hub}/api/v1/people/{arrival.person_id}/ledger?year={YEAR}"
         console.print(f"    curl -H 'Authorization: Bearer <token>' '{ledger}'")
     console.print(f"  the ledger   {program} ledger verify {config}")
+    console.print(f"  trainings    {program} offline list {config}")
     console.print(f"  pull again   {program} pull webtrn {config}")
     console.print(f"               {program} pull hnou --date 20211201 {config}")
     listing = f"{stage.urls['ischinese']}/api/v2/completions?year={YEAR}&per_page=5"

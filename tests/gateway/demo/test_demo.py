@@ -12,7 +12,9 @@ from pathlib import Path
 
 from ..conftest import RunHub
 
-VENDOR_LINE = re.compile(r"^\s+(ischinese|webtrn|hnou)\s+(\d+) credits, (\d+) reversals,\s+([\d.]+) h counted$", re.M)
+SOURCE_LINE = re.compile(
+    r"^\s+(ischinese|webtrn|hnou|offline|continuing_ed)\s+(\d+) credits, (\d+) reversals,\s+([\d.]+) h counted$", re.M
+)
 
 
 def test_the_demo_runs_to_the_end_and_leaves_an_intact_ledger(run_hub: RunHub, tmp_path: Path) -> None:
@@ -21,14 +23,25 @@ def test_the_demo_runs_to_the_end_and_leaves_an_intact_ledger(run_hub: RunHub, t
     assert result.returncode == 0, result.stderr
     output = result.stdout
     stored = {
-        vendor: (int(credits), Decimal(hours)) for vendor, credits, _reversals, hours in VENDOR_LINE.findall(output)
+        source: (int(credits), Decimal(hours)) for source, credits, _reversals, hours in SOURCE_LINE.findall(output)
     }
-    assert set(stored) == {"ischinese", "webtrn", "hnou"}
+    assert set(stored) == {"ischinese", "webtrn", "hnou", "offline", "continuing_ed"}
     assert all(credits > 0 and hours > 0 for credits, hours in stored.values())
     assert re.search(r"chain intact: \d+ entries", output)
     assert "balances equal a full recomputation: yes" in output
     assert re.search(r"\d+ of 30 people meet 2021", output)
-    for told in ("→ pending", "→ duplicate", "(conflict)", "(unknown person)", "hub pull hnou --date", "3 lost"):
+    assert re.search(r"files XXPX-2021-000001 .* it goes to\s+湖南省卫生健康委员会", output)
+    assert re.search(r"corrected → \d+ counted, 0 counted before", output)
+    assert re.search(r"the same file again → 0 counted, \d+ counted before", output)
+    for told in (
+        "→ pending",
+        "→ duplicate",
+        "(conflict)",
+        "(unknown person)",
+        "hub pull hnou --date",
+        "3 lost",
+        "→ 422",
+    ):
         assert told in output
     assert "Traceback" not in result.stderr
 
