@@ -4,7 +4,7 @@ The file is a CSV in UTF-8 (with or without a byte-order mark) or GB18030, or th
 .xlsx workbook, with a header line and one line per project a person completed::
 
     身份证号,姓名,项目名称,学时,完成日期,科目
-    430102199003071245,王芳,心血管疾病诊疗新进展,12,2021-05-20,专业
+    430102199003071242,王芳,心血管疾病诊疗新进展,12,2021-05-20,专业
     430102199003071253,李强,事业单位人事制度解读,6.5,2021-06-02,公共
 
 - 身份证号 and 姓名: a registered person, with the name they registered;
