@@ -10,6 +10,7 @@ to decide; ``actor`` names them in the ledger and in the filings (``operator:7``
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -162,7 +163,7 @@ class OfflineTrainings:
                 f"the offline training {filing.number} ends on {filing.form.ends_on.isoformat()}: "
                 "attendance is taken from its last day on"
             )
-        sheet = read_sheet(content)
+        sheet = await asyncio.to_thread(read_sheet, content)  # a sheet takes a while to parse: not on the loop
         lines, problems = read_attendance(sheet, filing, self._rules[filing.form.year])
         named = [line.named for line in lines]
         people = await self._registry.registered({line.id_number for line in named})
@@ -205,7 +206,7 @@ class ContinuingEducation:
         Raises ``FileUnreadable`` and ``RowsInvalid``, and the ledger's errors.
         """
         now = self._clock()
-        sheet = read_sheet(content)
+        sheet = await asyncio.to_thread(read_sheet, content)  # a sheet takes a while to parse: not on the loop
         lines, problems = read_recognised(sheet, self._rules, _today(now))
         named = [line.named for line in lines]
         people = await self._registry.registered({line.id_number for line in named})
