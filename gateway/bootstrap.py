@@ -17,10 +17,10 @@ from adapters.ingestion.store import SqlIngestionStore
 from config import Settings
 from config.settings import YearRulesSettings
 from gateway.database import create_engine
+from gateway.directory import PeopleRegistry
 from gateway.labels import PeopleLabels
 from ledger.exports.service import Exports
 from ledger.exports.store import SqlExportStore
-from gateway.directory import PeopleRegistry
 from ledger.model import YearRules, parse_hours
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore

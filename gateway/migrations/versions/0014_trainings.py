@@ -1,7 +1,7 @@
 """Trainings: offline trainings filed and decided, and the imports of attendance and continuing education.
 
-Revision ID: 0011
-Revises: 0007
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0007"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
