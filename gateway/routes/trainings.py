@@ -65,14 +65,15 @@ routes = web.RouteTableDef()
 async def file_training(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.OFFLINE_TRAINING_FILED) as note:
-        form = await _json_object(request)
-        if caller.role is Role.SUPERVISOR and caller.scope is not None and caller.scope.kind is ScopeKind.INSTITUTION:
-            # A unit files for itself: it may leave its code out, and cannot name another.
-            if form.setdefault("unit_code", caller.scope.code) != caller.scope.code:
-                note.details["reason"] = "outside_scope"
-                raise OutOfReach
-        else:
+        scope = caller.scope
+        unit = scope.code if caller.role is Role.SUPERVISOR and scope and scope.kind is ScopeKind.INSTITUTION else None
+        if unit is None:
             caller.require(Role.OPERATOR)
+        form = await _json_object(request)
+        # A unit files for itself: it may leave its code out, and cannot name another.
+        if unit is not None and form.setdefault("unit_code", unit) != unit:
+            note.details["reason"] = "outside_scope"
+            raise OutOfReach
         hub = request.app[HUB]
         organisation = await hub.organisation.organisation()
         filing = await hub.offline_trainings.file(form, organisation, actor_of(caller))
