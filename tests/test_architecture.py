@@ -33,6 +33,14 @@ def test_the_ledger_depends_on_nothing_of_ours_nor_on_the_web() -> None:
 
 
 def test_nothing_but_the_gateway_imports_the_gateway() -> None:
-    for package in ("ledger", "sso", "adapters", "config"):
+    for package in ("ledger", "sso", "adapters", "trainings", "config"):
         offenders = [path for path, names in _imported_top_levels(package).items() if "gateway" in names]
         assert offenders == [], package
+
+
+def test_trainings_depend_on_the_ledger_and_identities_alone() -> None:
+    offenders = {
+        path: sorted(names & {"aiohttp", "httpx", "authlib", "apscheduler", "gateway", "adapters", "config"})
+        for path, names in _imported_top_levels("trainings").items()
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
