@@ -6,7 +6,7 @@ Database errors become the ledger's own here and nowhere else.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +55,7 @@ from ledger.model import (
     Source,
     SourcePosition,
     Subject,
+    course_key,
 )
 from ledger.tables import (
     HeldRecordRow,
@@ -418,6 +419,78 @@ class SqlLedgerStore:
             )
             hours = {Subject(row.subject): row.hours for row in result}
         return Balance(public=hours.get(Subject.PUBLIC, 0), professional=hours.get(Subject.PROFESSIONAL, 0))
+
+    async def balances_of(self, person_ids: Sequence[str], year: int) -> dict[PersonId, Balance]:
+        """The balance of each of these people in the year who has one."""
+        hours: dict[PersonId, dict[Subject, int]] = defaultdict(dict)
+        async with self.reading() as connection:
+            for chunk in _chunks(list(person_ids)):
+                result = await connection.execute(
+                    select(BALANCE.c.person_id, BALANCE.c.subject, BALANCE.c.hours).where(
+                        BALANCE.c.person_id.in_(chunk), BALANCE.c.year == year
+                    )
+                )
+                for row in result:
+                    hours[PersonId(row.person_id)][Subject(row.subject)] = row.hours
+        return {
+            person_id: Balance(
+                public=by_subject.get(Subject.PUBLIC, 0), professional=by_subject.get(Subject.PROFESSIONAL, 0)
+            )
+            for person_id, by_subject in hours.items()
+        }
+
+    async def courses_counted_of(
+        self, person_ids: Sequence[str], year: int, course_codes: Collection[str]
+    ) -> dict[PersonId, frozenset[str]]:
+        """For each of these people, the ``source:course_code`` keys among ``course_codes`` they have a
+        credit of in the year that no reversal withdrew."""
+        credits: dict[int, tuple[PersonId, str]] = {}
+        reversed_seqs: set[int] = set()
+        async with self.reading() as connection:
+            for chunk in _chunks(list(person_ids)):
+                result = await connection.execute(
+                    select(
+                        ENTRY.c.seq,
+                        ENTRY.c.kind,
+                        ENTRY.c.person_id,
+                        ENTRY.c.source,
+                        ENTRY.c.course_code,
+                        ENTRY.c.reverses_seq,
+                    ).where(
+                        ENTRY.c.person_id.in_(chunk), ENTRY.c.year == year, ENTRY.c.course_code.in_(list(course_codes))
+                    )
+                )
+                for row in result:
+                    if row.kind == EntryKind.REVERSAL.value:
+                        reversed_seqs.add(row.reverses_seq)
+                    else:
+                        credits[row.seq] = (PersonId(row.person_id), course_key(Source(row.source), row.course_code))
+        counted: dict[PersonId, set[str]] = defaultdict(set)
+        for seq, (person_id, key) in credits.items():
+            if seq not in reversed_seqs:
+                counted[person_id].add(key)
+        return {person_id: frozenset(keys) for person_id, keys in counted.items()}
+
+    async def hours_by_source(
+        self, person_ids: Sequence[str], year: int, sources: Collection[Source]
+    ) -> dict[PersonId, dict[Source, int]]:
+        """For each of these people, the hours counted in the year from each of ``sources`` they have entries of."""
+        signed = case((ENTRY.c.kind == EntryKind.CREDIT.value, ENTRY.c.hours), else_=-ENTRY.c.hours)
+        found: dict[PersonId, dict[Source, int]] = defaultdict(dict)
+        async with self.reading() as connection:
+            for chunk in _chunks(list(person_ids)):
+                result = await connection.execute(
+                    select(ENTRY.c.person_id, ENTRY.c.source, func.sum(signed).label("hours"))
+                    .where(
+                        ENTRY.c.person_id.in_(chunk),
+                        ENTRY.c.year == year,
+                        ENTRY.c.source.in_([source.value for source in sources]),
+                    )
+                    .group_by(ENTRY.c.person_id, ENTRY.c.source)
+                )
+                for row in result:
+                    found[PersonId(row.person_id)][Source(row.source)] = int(row.hours)
+        return dict(found)
 
     async def entries_of(self, person_id: str, year: int) -> list[Entry]:
         async with self.reading() as connection:
