@@ -7,6 +7,7 @@ COPY gateway gateway
 COPY ledger ledger
 COPY adapters adapters
 COPY sso sso
+COPY supervision supervision
 RUN pip install --no-cache-dir . && useradd --system hub && mkdir -p /srv/hub/var /srv/hub/keys && chown hub /srv/hub/var /srv/hub/keys
 USER hub
 EXPOSE 8080

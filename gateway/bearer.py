@@ -31,6 +31,7 @@ from sso.access.errors import InvalidToken, OutOfReach
 from sso.access.model import Actor, AuditAction, AuditOutcome, NewAuditEntry, Role, Scope, Target, TokenId
 from sso.errors import IdentityError
 from sso.organisation import Organisation
+from supervision.errors import SupervisionError
 
 __all__ = [
     "AuditNote",
@@ -182,7 +183,7 @@ async def audited(
     except OutOfReach:
         await _record(request, caller, action, note, AuditOutcome.DENIED)
         raise
-    except (IdentityError, LedgerError) as error:
+    except (IdentityError, LedgerError, SupervisionError) as error:
         note.details["error"] = str(getattr(error, "code", "error"))
         await _record(request, caller, action, note, AuditOutcome.REFUSED)
         raise

@@ -28,6 +28,7 @@ from sso.handoff import Handoff, HandoffConfig, JwtPostVendor, LtiVendor, Signin
 from sso.people.service import PeopleService
 from sso.personal_data import DataKeyring
 from sso.units.service import OrganisationService
+from supervision.service import Supervision
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Hub:
     handoff: Handoff
     ingestion: Ingestion
     exports: Exports
+    supervision: Supervision
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -124,6 +126,7 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
             handoff=handoff,
             ingestion=ingestion,
             exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
+            supervision=Supervision.on(engine, evaluations=ledger, rosters=people, organisation=organisation),
         )
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write

@@ -294,6 +294,10 @@ class AuditAction(StrEnum):
     LEDGER_EXPORTED = "ledger.exported"
     EXPORT_MANIFEST_READ = "ledger.export_manifest_read"
     LEDGER_VERIFIED = "ledger.verified"
+    COMPLIANCE_READ = "supervision.compliance_read"
+    VENDOR_SHARE_READ = "supervision.vendor_share_read"
+    FEEDBACK_LISTED = "supervision.feedback_listed"
+    FEEDBACK_ANSWERED = "supervision.feedback_answered"
 
 
 class AuditOutcome(StrEnum):
@@ -316,6 +320,9 @@ class TargetKind(StrEnum):
     AUDIT_LOG = "audit_log"
     LEDGER = "ledger"
     EXPORT = "export"
+    UNIT = "unit"
+    """A region, department or institution of the organisation, by its code."""
+    FEEDBACK = "feedback"
 
 
 @dataclass(frozen=True, slots=True)
