@@ -126,15 +126,6 @@ class SqlPeopleStore:
             rows = (await session.exec(statement.order_by(unit_code, person_id).limit(count))).all()
         return [(row[0], row[1]) for row in rows]
 
-    async def names_and_id_numbers(self, person_ids: Sequence[str]) -> list[tuple[str, str, str]]:
-        """The ``(id, name, encrypted ID number)`` of each of these people that exists."""
-        statement = select(PersonRow.id, PersonRow.name, PersonRow.id_number_encrypted).where(
-            col(PersonRow.id).in_(person_ids)
-        )
-        async with self._sessions() as session:
-            rows = (await session.exec(statement)).all()
-        return [(row[0], row[1], row[2]) for row in rows]
-
     # ------------------------------------------------------------ sessions
 
     async def open_session(self, token_hash: str, person_id: str, *, now: datetime, idle_since: datetime) -> None:

@@ -143,15 +143,9 @@ def _may_report_on(organisation: Organisation, scope: Scope, unit: ReportUnit) -
 
 
 def _under(organisation: Organisation, unit: ReportUnit) -> tuple[Institution, ...]:
-    if unit.kind is UnitKind.INSTITUTION:
-        return (organisation.institution(unit.code),)
     if unit.kind is UnitKind.DEPARTMENT:
         return organisation.institutions_overseen_by(unit.code)
-    return tuple(
-        institution
-        for region in organisation.subtree_of(unit.code)
-        for institution in organisation.institutions_in(region.code)
-    )
+    return organisation.institutions_under(unit.code)
 
 
 def _lineage(organisation: Organisation, region_code: RegionCode) -> list[RegionCode]:

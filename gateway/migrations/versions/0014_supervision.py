@@ -1,7 +1,7 @@
 """Supervision: feedback on violations and its answers; people's rosters read by institution and id.
 
-Revision ID: 0012
-Revises: 0007
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 08:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0007"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
