@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.orm import Mapped
 
 from ledger.errors import LedgerUnavailable, WriteConflict
 from ledger.model import (
@@ -138,6 +139,14 @@ def _entry_values(entry: Entry) -> dict[str, object]:
 
 def _chunks(items: list[_Item]) -> list[list[_Item]]:
     return [items[start : start + RECORDS_PER_QUERY_MAX] for start in range(0, len(items), RECORDS_PER_QUERY_MAX)]
+
+
+def one_of(column: ColumnElement[str] | Mapped[str], values: list[str], dialect: str) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as ``= ANY`` of one array parameter, which spares compiling one
+    parameter per value (a tenth of a page's time at 500 values)."""
+    if dialect != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, values, type_=RECORD_IDS))
 
 
 def translate_database_error(exc: DBAPIError) -> WriteConflict | LedgerUnavailable | None:
@@ -427,7 +436,7 @@ class SqlLedgerStore:
             for chunk in _chunks(list(person_ids)):
                 result = await connection.execute(
                     select(BALANCE.c.person_id, BALANCE.c.subject, BALANCE.c.hours).where(
-                        BALANCE.c.person_id.in_(chunk), BALANCE.c.year == year
+                        one_of(BALANCE.c.person_id, chunk, connection.dialect.name), BALANCE.c.year == year
                     )
                 )
                 for row in result:
@@ -457,7 +466,9 @@ class SqlLedgerStore:
                         ENTRY.c.course_code,
                         ENTRY.c.reverses_seq,
                     ).where(
-                        ENTRY.c.person_id.in_(chunk), ENTRY.c.year == year, ENTRY.c.course_code.in_(list(course_codes))
+                        one_of(ENTRY.c.person_id, chunk, connection.dialect.name),
+                        ENTRY.c.year == year,
+                        ENTRY.c.course_code.in_(list(course_codes)),
                     )
                 )
                 for row in result:
@@ -482,7 +493,7 @@ class SqlLedgerStore:
                 result = await connection.execute(
                     select(ENTRY.c.person_id, ENTRY.c.source, func.sum(signed).label("hours"))
                     .where(
-                        ENTRY.c.person_id.in_(chunk),
+                        one_of(ENTRY.c.person_id, chunk, connection.dialect.name),
                         ENTRY.c.year == year,
                         ENTRY.c.source.in_([source.value for source in sources]),
                     )

@@ -168,9 +168,9 @@ class PeopleService:
         identities: dict[PersonId, MaskedIdentity] = {}
         for start in range(0, len(person_ids), ROSTER_UNITS_PER_QUERY_MAX):
             chunk = person_ids[start : start + ROSTER_UNITS_PER_QUERY_MAX]
-            for row in await self._store.people(chunk):
-                id_number = IdNumber(self._decrypt(row.id, "id_number", row.id_number_encrypted))
-                identities[PersonId(row.id)] = MaskedIdentity(mask_id_number(id_number), mask_name(row.name))
+            for person_id, name, id_number_token in await self._store.names_and_id_numbers(chunk):
+                id_number = IdNumber(self._decrypt(person_id, "id_number", id_number_token))
+                identities[PersonId(person_id)] = MaskedIdentity(mask_id_number(id_number), mask_name(name))
         return identities
 
     # ------------------------------------------------------------ signing in
