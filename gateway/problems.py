@@ -29,6 +29,7 @@ from supervision.errors import (
     FeedbackLimitReached,
     FeedbackNotFound,
     InvalidSupervisionRequest,
+    NoticeLimitReached,
     SupervisionError,
 )
 
@@ -69,6 +70,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (FeedbackNotFound, 404),
     (FeedbackAlreadyAnswered, 409),
     (FeedbackLimitReached, 429),
+    (NoticeLimitReached, 429),
     (SupervisionError, 400),
 )
 EXPECTED_ERRORS = tuple(kind for kind, _status in STATUS_BY_ERROR)

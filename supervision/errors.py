@@ -8,7 +8,8 @@ package: the gateway answers it as not found (``sso.access.errors.OutOfReach``).
     ├── InvalidSupervisionRequest     errors: every field or parameter at fault
     ├── FeedbackNotFound              no feedback has this id
     ├── FeedbackAlreadyAnswered       feedback has one answer, given once
-    └── FeedbackLimitReached          retry_after_seconds: a person sent the most feedback a day allows
+    ├── FeedbackLimitReached          retry_after_seconds: a person sent the most feedback a day allows
+    └── NoticeLimitReached            retry_after_seconds: a supervisor sent the most notices a day allows
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "FeedbackNotFound",
     "FieldError",
     "InvalidSupervisionRequest",
+    "NoticeLimitReached",
     "SupervisionError",
 ]
 
@@ -76,3 +78,14 @@ class FeedbackLimitReached(SupervisionError):
     def __init__(self, feedback_max: int, retry_after_seconds: int) -> None:
         self.retry_after_seconds = retry_after_seconds
         super().__init__(f"at most {feedback_max} feedback a day: try again in {retry_after_seconds} seconds")
+
+
+class NoticeLimitReached(SupervisionError):
+    """The supervisor's token sent as many notices as a day allows; more after ``retry_after_seconds``."""
+
+    code = "notice_limit_reached"
+    title = "Too many notices"
+
+    def __init__(self, notices_max: int, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(f"at most {notices_max} notices a day: try again in {retry_after_seconds} seconds")

@@ -1,5 +1,5 @@
 """What every part of supervision shares, pure: the institutions a supervisor's scope reaches, the
-queries of its paged answers, and their cursors.
+queries of its paged answers and their cursors, the texts of its forms, and the staff messages it sends.
 
 A supervisor acts for one department or one institution (``sso.access``): a personnel department
 reaches every institution in its region's subtree, a competent department the institutions it
@@ -11,28 +11,41 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 
+from ledger.model import PersonId
 from sso.access.model import Scope, ScopeKind
 from sso.organisation import DepartmentKind, Institution, Organisation
 from supervision.errors import FieldError, InvalidSupervisionRequest
 
 __all__ = [
+    "MESSAGE_BODY_CHARACTERS_MAX",
+    "MESSAGE_TITLE_CHARACTERS_MAX",
     "PAGE_SIZE_DEFAULT",
     "PAGE_SIZE_MAX",
     "YEAR_MAX",
     "YEAR_MIN",
+    "Clock",
     "Query",
     "QueryName",
     "Reach",
+    "StaffMessage",
+    "StaffMessageKind",
     "decode_cursor",
     "encode_cursor",
+    "form_text",
     "parse_query",
     "reach_of",
+    "unknown_fields",
+    "utc_now",
 ]
+
+Clock = Callable[[], datetime]
 
 PAGE_SIZE_DEFAULT: Final = 50
 PAGE_SIZE_MAX: Final = 500
@@ -45,6 +58,18 @@ CURSOR_PARTS_SEPARATOR: Final = "/"
 _CURSOR_PART: Final = re.compile(r"[0-9A-Za-z_-]{1,64}", re.ASCII)
 _CURSOR: Final = re.compile(r"[0-9A-Za-z_-]{1,200}", re.ASCII)
 _PARAMETER_NAME: Final = re.compile(r"[a-z_]{1,40}", re.ASCII)
+MESSAGE_TITLE_CHARACTERS_MAX: Final = 100
+MESSAGE_BODY_CHARACTERS_MAX: Final = 1000
+"""The limits of the staff messages store, which every message supervision sends keeps to."""
+FIELD_NAME_CHARACTERS_MAX: Final = 40
+UNKNOWN_FIELDS_REPORTED_MAX: Final = 10
+_LINE_BREAKS: Final = frozenset("\n\r\t")
+_REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cs"})
+"""Control characters (but line breaks and tabs in a text) and lone surrogates, which no store keeps."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,3 +229,64 @@ def decode_cursor(cursor: str) -> tuple[str, ...] | None:
     if not all(_CURSOR_PART.fullmatch(part) for part in parts) or encode_cursor(*parts) != cursor:
         return None
     return parts
+
+
+# ---------------------------------------------------------------- forms
+
+
+def unknown_fields(form: Mapping[str, object], known: frozenset[str]) -> list[FieldError]:
+    """A fault for each field of the form that is not one of ``known`` (up to ten, names cut short)."""
+    unknown = [name for name in form if name not in known]
+    return [
+        FieldError(name[:FIELD_NAME_CHARACTERS_MAX], "is not a field of this form")
+        for name in unknown[:UNKNOWN_FIELDS_REPORTED_MAX]
+    ]
+
+
+def form_text(
+    value: object, name: str, characters_max: int, errors: list[FieldError], *, multiline: bool
+) -> str | None:
+    """The text of a form's field, stripped; ``None`` with a fault in ``errors`` for anything but 1 to
+    ``characters_max`` characters without control characters (line breaks and tabs allowed when ``multiline``)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > characters_max:
+        errors.append(FieldError(name, f"is required: a text of 1 to {characters_max} characters"))
+        return None
+    allowed = _LINE_BREAKS if multiline else frozenset()
+    if any(unicodedata.category(character) in _REFUSED_CATEGORIES and character not in allowed for character in value):
+        breaks = "" if multiline else ", line breaks"
+        errors.append(FieldError(name, f"must not hold control characters{breaks} or broken characters"))
+        return None
+    return value.strip()
+
+
+# ---------------------------------------------------------------- staff messages
+
+
+class StaffMessageKind(StrEnum):
+    """The kinds of staff message supervision sends; stable codes clients may switch on."""
+
+    SUPERVISOR_NOTICE = "supervisor_notice"
+    FEEDBACK_ANSWERED = "feedback_answered"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMessage:
+    """A message for one person; ``link`` is a path to what it tells of, if any.
+
+    Raises ``ValueError`` for a title or body over the store's limits (a bug of the sender).
+    """
+
+    person_id: PersonId
+    kind: StaffMessageKind
+    title: str
+    body: str
+    link: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < len(self.title) <= MESSAGE_TITLE_CHARACTERS_MAX:
+            raise ValueError(f"a message's title has 1 to {MESSAGE_TITLE_CHARACTERS_MAX} characters")
+        if not 0 < len(self.body) <= MESSAGE_BODY_CHARACTERS_MAX:
+            raise ValueError(f"a message's body has 1 to {MESSAGE_BODY_CHARACTERS_MAX} characters")
+
+    def __repr__(self) -> str:
+        return f"StaffMessage(person_id={self.person_id!r}, kind={self.kind.value!r})"

@@ -15,12 +15,13 @@ from gateway.routes import (
     hnou,
     ingestion,
     ischinese,
+    notices,
     operators,
     staff,
     supervision,
 )
 
 AREAS: tuple[ModuleType, ...] = (
-    *(health, staff, operators, handoff, ischinese, hnou, ingestion, exports, supervision, feedback),
+    *(health, staff, operators, handoff, ischinese, hnou, ingestion, exports, supervision, feedback, notices),
     *(assets, staff_pages),
 )

@@ -8,7 +8,6 @@ get the same 404. Nothing that people write reaches a log.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Final
@@ -17,7 +16,7 @@ import structlog
 from aiohttp import hdrs, web
 
 from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
-from gateway.bodies import read_at_most
+from gateway.bodies import json_object
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
 from gateway.sessions import signed_in_person
@@ -57,9 +56,11 @@ async def send_feedback(request: web.Request) -> web.Response:
     person_id = await signed_in_person(request)
     hub = request.app[HUB]
     person = await hub.people.get(person_id)
-    feedback = await hub.supervision.feedback.submit(person_id, person.unit_code, await _json_object(request))
+    feedback = await hub.supervision.feedback.submit(
+        person_id, person.unit_code, await json_object(request, BODY_BYTES_MAX, InvalidSupervisionRequest)
+    )
     log.info("feedback_received", person_id=person_id, feedback_id=feedback.id, institution=feedback.institution)
-    return web.json_response(_feedback_document(feedback), status=201, headers=NO_STORE)
+    return web.json_response(feedback_document(feedback), status=201, headers=NO_STORE)
 
 
 @routes.get("/api/v1/me/feedback")
@@ -93,8 +94,10 @@ async def answer_feedback(request: web.Request) -> web.Response:
         caller.require(Role.SUPERVISOR)
         feedback = await _feedback_in_reach(request, caller, note)
         desk = request.app[HUB].supervision.feedback
-        answered = await desk.answer(feedback.id, await _json_object(request), by=caller.token_id)
-    return web.json_response(_feedback_document(answered), headers=NO_STORE)
+        answered = await desk.answer(
+            feedback.id, await json_object(request, BODY_BYTES_MAX, InvalidSupervisionRequest), by=caller.token_id
+        )
+    return web.json_response(feedback_document(answered), headers=NO_STORE)
 
 
 def _reach_of(caller: Caller, note: AuditNote) -> Reach:
@@ -140,7 +143,7 @@ def _before(cursor: tuple[str, ...] | None) -> FeedbackId | None:
 # ---------------------------------------------------------------- documents and bodies
 
 
-def _feedback_document(feedback: Feedback) -> dict[str, object]:
+def feedback_document(feedback: Feedback) -> dict[str, object]:
     """Feedback as its sender and the supervisors see it: never who sent it."""
     answer = feedback.answer
     return {
@@ -156,29 +159,13 @@ def _feedback_document(feedback: Feedback) -> dict[str, object]:
 
 def _page_document(page: FeedbackPage) -> dict[str, object]:
     return {
-        "items": [_feedback_document(feedback) for feedback in page.items],
+        "items": [feedback_document(feedback) for feedback in page.items],
         "next_cursor": None if page.next_before is None else encode_cursor(str(page.next_before)),
     }
 
 
 def _instant(moment: datetime) -> str:
     return moment.isoformat()
-
-
-async def _json_object(request: web.Request) -> dict[str, object]:
-    body = await read_at_most(request, BODY_BYTES_MAX)
-    if body is None:
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=BODY_BYTES_MAX, actual_size=request.content_length or BODY_BYTES_MAX + 1
-        )
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        # The parser's message may quote the body: say only what failed.
-        raise InvalidSupervisionRequest([FieldError("body", "must be a JSON object in UTF-8")]) from None
-    if not isinstance(document, dict):
-        raise InvalidSupervisionRequest([FieldError("body", "must be a JSON object")])
-    return document
 
 
 # ---------------------------------------------------------------- the OpenAPI description

@@ -298,6 +298,8 @@ class AuditAction(StrEnum):
     VENDOR_SHARE_READ = "supervision.vendor_share_read"
     FEEDBACK_LISTED = "supervision.feedback_listed"
     FEEDBACK_ANSWERED = "supervision.feedback_answered"
+    NOTICE_SENT = "supervision.notice_sent"
+    NOTICES_LISTED = "supervision.notices_listed"
 
 
 class AuditOutcome(StrEnum):

@@ -8,7 +8,6 @@ expose its sender to the unit it is about. A person may send ``FEEDBACK_PER_WIND
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,13 @@ from typing import Final, NewType
 from ledger.model import PersonId
 from sso.access.model import TokenId
 from supervision.errors import FieldError, InvalidSupervisionRequest
+from supervision.model import (
+    MESSAGE_BODY_CHARACTERS_MAX,
+    StaffMessage,
+    StaffMessageKind,
+    form_text,
+    unknown_fields,
+)
 
 __all__ = [
     "ANSWER_CHARACTERS_MAX",
@@ -31,6 +37,7 @@ __all__ = [
     "FeedbackId",
     "FeedbackPage",
     "FeedbackStatus",
+    "answer_message",
     "parse_answer",
     "parse_feedback",
 ]
@@ -43,12 +50,9 @@ ANSWER_CHARACTERS_MAX: Final = 2000
 INSTITUTION_CODE_CHARACTERS_MAX: Final = 40
 FEEDBACK_PER_WINDOW_MAX: Final = 5
 FEEDBACK_WINDOW_SECONDS: Final = 24 * 3600
-UNKNOWN_FIELDS_REPORTED_MAX: Final = 10
-FIELD_NAME_CHARACTERS_MAX: Final = 40
-
-_LINE_BREAKS: Final = frozenset("\n\r\t")
-_REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cs"})
-"""Control characters (but line breaks and tabs in a text) and lone surrogates, which no store keeps."""
+ANSWER_MESSAGE_TITLE: Final = "您的反馈已有答复"
+ANSWER_LINK: Final = "/api/v1/me/feedback"
+ELLIPSIS: Final = "…"
 
 
 class FeedbackStatus(StrEnum):
@@ -114,9 +118,9 @@ def parse_feedback(form: Mapping[str, object]) -> FeedbackForm:
 
     Raises ``InvalidSupervisionRequest`` listing every field at fault.
     """
-    errors = _unknown_fields(form, {"subject", "text", "institution"})
-    subject = _text(form.get("subject"), "subject", SUBJECT_CHARACTERS_MAX, errors, multiline=False)
-    text = _text(form.get("text"), "text", TEXT_CHARACTERS_MAX, errors, multiline=True)
+    errors = unknown_fields(form, frozenset({"subject", "text", "institution"}))
+    subject = form_text(form.get("subject"), "subject", SUBJECT_CHARACTERS_MAX, errors, multiline=False)
+    text = form_text(form.get("text"), "text", TEXT_CHARACTERS_MAX, errors, multiline=True)
     institution = form.get("institution")
     if institution is not None and (
         not isinstance(institution, str) or not 0 < len(institution) <= INSTITUTION_CODE_CHARACTERS_MAX
@@ -129,28 +133,18 @@ def parse_feedback(form: Mapping[str, object]) -> FeedbackForm:
 
 def parse_answer(form: Mapping[str, object]) -> str:
     """The text of an answer from a JSON form of ``text``. Raises ``InvalidSupervisionRequest``."""
-    errors = _unknown_fields(form, {"text"})
-    text = _text(form.get("text"), "text", ANSWER_CHARACTERS_MAX, errors, multiline=True)
+    errors = unknown_fields(form, frozenset({"text"}))
+    text = form_text(form.get("text"), "text", ANSWER_CHARACTERS_MAX, errors, multiline=True)
     if errors or text is None:
         raise InvalidSupervisionRequest(errors)
     return text
 
 
-def _unknown_fields(form: Mapping[str, object], known: set[str]) -> list[FieldError]:
-    unknown = [name for name in form if name not in known]
-    return [
-        FieldError(name[:FIELD_NAME_CHARACTERS_MAX], "is not a field of this form")
-        for name in unknown[:UNKNOWN_FIELDS_REPORTED_MAX]
-    ]
-
-
-def _text(value: object, name: str, characters_max: int, errors: list[FieldError], *, multiline: bool) -> str | None:
-    if not isinstance(value, str) or not value.strip() or len(value) > characters_max:
-        errors.append(FieldError(name, f"is required: a text of 1 to {characters_max} characters"))
-        return None
-    allowed = _LINE_BREAKS if multiline else frozenset()
-    if any(unicodedata.category(character) in _REFUSED_CATEGORIES and character not in allowed for character in value):
-        breaks = "" if multiline else ", line breaks"
-        errors.append(FieldError(name, f"must not hold control characters{breaks} or broken characters"))
-        return None
-    return value.strip()
+def answer_message(feedback: Feedback) -> StaffMessage:
+    """The message that tells the sender their feedback was answered, with as much of the answer as fits."""
+    if feedback.answer is None:
+        raise ValueError("only answered feedback has an answer to tell of")
+    body = f"关于“{feedback.subject}”的反馈已有答复：{feedback.answer.text}"
+    if len(body) > MESSAGE_BODY_CHARACTERS_MAX:
+        body = body[: MESSAGE_BODY_CHARACTERS_MAX - len(ELLIPSIS)] + ELLIPSIS
+    return StaffMessage(feedback.person_id, StaffMessageKind.FEEDBACK_ANSWERED, ANSWER_MESSAGE_TITLE, body, ANSWER_LINK)

@@ -1,10 +1,11 @@
 """Feedback's use cases: staff send it and read the answers; supervisors list what is in their reach and
-answer it. The clock is passed in, so the daily limit is tested without waiting."""
+answer it, and the sender gets a staff message saying so. The clock is passed in, so the daily limit is
+tested without waiting."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 
 from ledger.model import PersonId
 from sso.access.model import TokenId
@@ -18,27 +19,30 @@ from supervision.feedback.model import (
     FeedbackId,
     FeedbackPage,
     FeedbackStatus,
+    answer_message,
     parse_answer,
     parse_feedback,
 )
 from supervision.feedback.store import SqlFeedbackStore
-from supervision.model import Reach
+from supervision.model import PAGE_SIZE_MAX, Clock, Reach, utc_now
+from supervision.ports import StaffMessages
 
 __all__ = ["FeedbackDesk"]
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class FeedbackDesk:
     """Feedback on violations, kept in the hub's database."""
 
-    def __init__(self, store: SqlFeedbackStore, organisation: OrganisationService, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: SqlFeedbackStore,
+        organisation: OrganisationService,
+        messages: StaffMessages,
+        clock: Clock = utc_now,
+    ) -> None:
         self._store = store
         self._organisation = organisation
+        self._messages = messages
         self._clock = clock
 
     async def submit(self, person_id: PersonId, own_institution: str, form: Mapping[str, object]) -> Feedback:
@@ -66,6 +70,17 @@ class FeedbackDesk:
         """The person's own feedback with its answers, newest first."""
         return _page(await self._store.of_person(person_id, before, limit + 1), limit)
 
+    async def all_of(self, person_id: PersonId) -> list[Feedback]:
+        """Every feedback the person sent, with its answers, newest first."""
+        found: list[Feedback] = []
+        before: FeedbackId | None = None
+        while True:
+            page = await self.of_person(person_id, before, PAGE_SIZE_MAX)
+            found += page.items
+            if page.next_before is None:
+                return found
+            before = page.next_before
+
     async def within(
         self, reach: Reach, status: FeedbackStatus | None, before: FeedbackId | None, limit: int
     ) -> FeedbackPage:
@@ -77,12 +92,15 @@ class FeedbackDesk:
         return await self._store.get(feedback_id)
 
     async def answer(self, feedback_id: int, form: Mapping[str, object], *, by: TokenId) -> Feedback:
-        """Answer the feedback from a form of ``text``; an answer is given once.
+        """Answer the feedback from a form of ``text``, once, and tell the sender in a staff message.
 
         Raises ``InvalidSupervisionRequest``, ``FeedbackNotFound`` and ``FeedbackAlreadyAnswered``.
         """
         text = parse_answer(form)
-        return await self._store.answer(feedback_id, text, at=self._clock(), by=by)
+        answered = await self._store.answer(feedback_id, text, at=self._clock(), by=by)
+        # After the answer is kept: an answer without its message is better than a message without an answer.
+        await self._messages.send([answer_message(answered)])
+        return answered
 
 
 def _page(found: list[Feedback], limit: int) -> FeedbackPage:

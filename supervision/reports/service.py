@@ -35,6 +35,8 @@ __all__ = [
     "ShortPage",
     "UnitLine",
     "VendorSharePage",
+    "institution_chunks",
+    "roster_pages",
 ]
 
 ROSTER_PAGE_SIZE: Final = 500
@@ -117,7 +119,7 @@ class Reports:
         rules = self._evaluations.rules_for(year)
         tallies: dict[str, Tally] = {}
         by_code = _by_code(report)
-        for chunk in _chunks(report.institutions):
+        for chunk in institution_chunks(report.institutions):
             current: str | None = None
             async for page in self._pages(chunk, year, None):
                 shortfalls = iter(await self._shortfalls(by_code, [item for item in page if not item[1].met]))
@@ -150,8 +152,8 @@ class Reports:
         start = 0 if after is None else bisect.bisect_right(codes, after)
         page = report.institutions[start : start + limit]
         hours = {institution.code: OnlineHours() for institution in page}
-        for chunk in _chunks(page):
-            async for members in self._members(chunk, None):
+        for chunk in institution_chunks(page):
+            async for members in roster_pages(self._rosters, chunk, None):
                 online = await self._evaluations.online_hours_of([member.person_id for member in members], year)
                 for member in members:
                     hours[member.unit_code].count(online.get(member.person_id, {}))
@@ -162,7 +164,7 @@ class Reports:
         self, institutions: Sequence[Institution], year: int, after: Member | None
     ) -> AsyncGenerator[Evaluated]:
         """Pages of the institutions' active staff with their evaluated years, from after ``after``."""
-        chunks = _chunks(institutions)
+        chunks = institution_chunks(institutions)
         first = 0
         if after is not None:
             codes = [institution.code for institution in institutions]
@@ -172,17 +174,9 @@ class Reports:
                 yield page
 
     async def _pages(self, chunk: Sequence[Institution], year: int, after: Member | None) -> AsyncIterator[Evaluated]:
-        async for members in self._members(chunk, after):
+        async for members in roster_pages(self._rosters, chunk, after):
             evaluations = await self._evaluations.evaluate_people([member.person_id for member in members], year)
             yield [(member, evaluations[member.person_id]) for member in members]
-
-    async def _members(self, chunk: Sequence[Institution], after: Member | None) -> AsyncIterator[list[Member]]:
-        codes = [institution.code for institution in chunk]
-        while members := await self._rosters.roster(codes, after=after, count=ROSTER_PAGE_SIZE):
-            yield members
-            if len(members) < ROSTER_PAGE_SIZE:
-                return
-            after = members[-1]
 
     async def _shortfalls(self, by_code: Mapping[str, Institution], evaluated: Evaluated) -> tuple[Shortfall, ...]:
         if not evaluated:
@@ -198,8 +192,21 @@ def _by_code(report: Report) -> dict[str, Institution]:
     return {institution.code: institution for institution in report.institutions}
 
 
-def _chunks(institutions: Sequence[Institution]) -> list[Sequence[Institution]]:
+def institution_chunks(institutions: Sequence[Institution]) -> list[Sequence[Institution]]:
+    """The institutions in runs of ``ROSTER_UNITS_PER_QUERY_MAX``, the most one roster reads at once."""
     return [
         institutions[start : start + ROSTER_UNITS_PER_QUERY_MAX]
         for start in range(0, len(institutions), ROSTER_UNITS_PER_QUERY_MAX)
     ]
+
+
+async def roster_pages(
+    rosters: Rosters, institutions: Sequence[Institution], after: Member | None
+) -> AsyncGenerator[list[Member]]:
+    """The active staff of up to ``ROSTER_UNITS_PER_QUERY_MAX`` institutions, ``ROSTER_PAGE_SIZE`` at a time."""
+    codes = [institution.code for institution in institutions]
+    while members := await rosters.roster(codes, after=after, count=ROSTER_PAGE_SIZE):
+        yield members
+        if len(members) < ROSTER_PAGE_SIZE:
+            return
+        after = members[-1]

@@ -46,6 +46,7 @@ async def test_staff_send_feedback_and_read_the_answer_the_supervisor_gave(clien
     )
     again = await client.post(f"/api/v1/feedback/{feedback['id']}/answer", json={"text": "再答"}, headers=liuyang)
     mine = await client.get("/api/v1/me/feedback")
+    data = await (await client.get("/api/v1/me/data")).json()
 
     assert (sent.status, about_other.status) == (201, 201)
     assert (feedback["institution"], feedback["status"], feedback["answer"]) == ("430181-0001", "open", None)
@@ -60,6 +61,15 @@ async def test_staff_send_feedback_and_read_the_answer_the_supervisor_gave(clien
     assert [item["id"] for item in items] == [feedback["id"] + 1, feedback["id"]]
     assert items[1]["status"] == "answered"
     assert items[1]["answer"]["text"] == "已约谈该单位，责令整改。"
+    assert data["feedback"] == items
+    assert data["messages_from_supervision"] == [
+        {
+            "kind": "feedback_answered",
+            "title": "您的反馈已有答复",
+            "body": f"关于“{REPORT['subject']}”的反馈已有答复：已约谈该单位，责令整改。",
+            "link": "/api/v1/me/feedback",
+        }
+    ]
     entries = await audit_entries(client)
     assert [(entry.action, entry.outcome) for entry in entries] == [
         (AuditAction.FEEDBACK_LISTED, AuditOutcome.SUCCEEDED),

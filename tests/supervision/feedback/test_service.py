@@ -22,9 +22,10 @@ from supervision.errors import (
 from supervision.feedback.model import FEEDBACK_PER_WINDOW_MAX, FEEDBACK_WINDOW_SECONDS, FeedbackStatus
 from supervision.feedback.service import FeedbackDesk
 from supervision.feedback.store import SqlFeedbackStore
-from supervision.model import reach_of
+from supervision.model import StaffMessageKind, reach_of
 
 from ...sso.clock import Clock
+from ..conftest import RecordingMessages
 
 ORGANISATION_FILE = Path(__file__).parents[3] / "config" / "organisation" / "hunan.json"
 ANNA, BO = PersonId("a" * 32), PersonId("b" * 32)
@@ -36,10 +37,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def desk(engine: AsyncEngine, clock: Clock) -> FeedbackDesk:
+async def desk(engine: AsyncEngine, clock: Clock, messages: RecordingMessages) -> FeedbackDesk:
     organisation = OrganisationService(engine)
     await organisation.replace(load_organisation(ORGANISATION_FILE))
-    return FeedbackDesk(SqlFeedbackStore(engine), organisation, clock)
+    return FeedbackDesk(SqlFeedbackStore(engine), organisation, messages, clock)
 
 
 def _form(subject: str = "强制指定平台", institution: str | None = None) -> dict[str, object]:
@@ -117,7 +118,9 @@ async def test_pages_continue_below_the_last_id(desk: FeedbackDesk) -> None:
     assert last.next_before is None
 
 
-async def test_feedback_is_answered_once(desk: FeedbackDesk, clock: Clock) -> None:
+async def test_feedback_is_answered_once_and_its_sender_told(
+    desk: FeedbackDesk, clock: Clock, messages: RecordingMessages
+) -> None:
     feedback = await desk.submit(ANNA, "430181-0001", _form())
     clock.advance(600)
 
@@ -138,3 +141,22 @@ async def test_feedback_is_answered_once(desk: FeedbackDesk, clock: Clock) -> No
     with pytest.raises(FeedbackNotFound):
         await desk.get(feedback.id + 1)
     assert (await desk.get(feedback.id)).answer == answered.answer
+    (told,) = messages.sent
+    assert (told.person_id, told.kind, told.title, told.link) == (
+        ANNA,
+        StaffMessageKind.FEEDBACK_ANSWERED,
+        "您的反馈已有答复",
+        "/api/v1/me/feedback",
+    )
+    assert told.body == "关于“强制指定平台”的反馈已有答复：已责令整改。"
+
+
+async def test_a_long_answer_is_cut_short_in_its_message(desk: FeedbackDesk, messages: RecordingMessages) -> None:
+    feedback = await desk.submit(ANNA, "430181-0001", _form())
+
+    answered = await desk.answer(feedback.id, {"text": "答" * 2000}, by=TokenId(3))
+
+    assert answered.answer is not None
+    assert len(answered.answer.text) == 2000
+    (told,) = messages.sent
+    assert (len(told.body), told.body[-2:]) == (1000, "答…")
