@@ -8,7 +8,7 @@ It holds one page of people and one tally per institution, never the whole provi
 from __future__ import annotations
 
 import bisect
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Final
@@ -121,17 +121,19 @@ class Reports:
         by_code = _by_code(report)
         for chunk in institution_chunks(report.institutions):
             current: str | None = None
-            async for page in self._pages(chunk, year, None):
-                shortfalls = iter(await self._shortfalls(by_code, [item for item in page if not item[1].met]))
-                lines: list[ComplianceLine] = []
-                for member, evaluation in page:
-                    if current is not None and member.unit_code != current:
-                        lines.append(InstitutionLine(by_code[current], tallies[current]))
-                    current = member.unit_code
-                    tallies.setdefault(current, Tally()).count(evaluation)
-                    if not evaluation.met:
-                        lines.append(next(shortfalls))
-                yield lines
+            async with aclosing(self._pages(chunk, year, None)) as pages:
+                async for page in pages:
+                    short = [item for item in page if not item[1].met]
+                    shortfalls = iter(await self._shortfalls(by_code, short))
+                    lines: list[ComplianceLine] = []
+                    for member, evaluation in page:
+                        if current is not None and member.unit_code != current:
+                            lines.append(InstitutionLine(by_code[current], tallies[current]))
+                        current = member.unit_code
+                        tallies.setdefault(current, Tally()).count(evaluation)
+                        if not evaluation.met:
+                            lines.append(next(shortfalls))
+                    yield lines
             # The last institution read, and those without anyone, end the chunk.
             yield [
                 InstitutionLine(institution, tallies.get(institution.code, Tally()))
@@ -170,13 +172,15 @@ class Reports:
             codes = [institution.code for institution in institutions]
             first = bisect.bisect_left(codes, after.unit_code) // ROSTER_UNITS_PER_QUERY_MAX
         for index in range(first, len(chunks)):
-            async for page in self._pages(chunks[index], year, after if index == first else None):
-                yield page
+            async with aclosing(self._pages(chunks[index], year, after if index == first else None)) as pages:
+                async for page in pages:
+                    yield page
 
-    async def _pages(self, chunk: Sequence[Institution], year: int, after: Member | None) -> AsyncIterator[Evaluated]:
-        async for members in roster_pages(self._rosters, chunk, after):
-            evaluations = await self._evaluations.evaluate_people([member.person_id for member in members], year)
-            yield [(member, evaluations[member.person_id]) for member in members]
+    async def _pages(self, chunk: Sequence[Institution], year: int, after: Member | None) -> AsyncGenerator[Evaluated]:
+        async with aclosing(roster_pages(self._rosters, chunk, after)) as rosters:
+            async for members in rosters:
+                evaluations = await self._evaluations.evaluate_people([member.person_id for member in members], year)
+                yield [(member, evaluations[member.person_id]) for member in members]
 
     async def _shortfalls(self, by_code: Mapping[str, Institution], evaluated: Evaluated) -> tuple[Shortfall, ...]:
         if not evaluated:
