@@ -308,3 +308,23 @@ async def test_supervisors_reach_only_their_scope_and_everyone_else_gets_404(
     assert {entry.target for entry in denied} == {None}  # a code outside the scope is never written down
     assert entries[-1].action is AuditAction.COMPLIANCE_READ
     assert (entries[-1].outcome, entries[-1].target) == (AuditOutcome.SUCCEEDED, Target(TargetKind.UNIT, "430181-0001"))
+
+
+async def test_no_id_number_or_phone_reaches_a_log_or_a_table_in_clear(
+    client: Client, people: dict[str, str], personal_data_probe: Any, id_number_needles_of: Any
+) -> None:
+    supervisor = await _supervisor(client, department="430100-personnel")
+
+    for path in (
+        "/api/v1/units/430100/compliance?year=2021",
+        "/api/v1/units/430100/compliance?year=2021&format=csv",
+        "/api/v1/units/430100/compliance/short?year=2021",
+        "/api/v1/units/430100/vendor-share?year=2021",
+        f"/api/v1/units/{id_number(2)}/compliance?year=2021",
+    ):
+        assert (await client.get(path, headers=supervisor)).status in {200, 404}
+
+    needles = {needle for sequence in range(1, 8) for needle in id_number_needles_of(id_number(sequence))}
+    needles |= {f"139{sequence:08d}" for sequence in range(1, 8)}
+    assert await personal_data_probe.places_holding(needles) == {}
+    assert "FROM person" in personal_data_probe.logs()  # the rosters' statements and rows were logged, and searched
