@@ -8,6 +8,7 @@ COPY ledger ledger
 COPY adapters adapters
 COPY sso sso
 COPY trainings trainings
+COPY supervision supervision
 RUN pip install --no-cache-dir . && useradd --system hub && mkdir -p /srv/hub/var /srv/hub/keys && chown hub /srv/hub/var /srv/hub/keys
 USER hub
 EXPOSE 8080

@@ -32,6 +32,7 @@ from sso.access.model import Actor, AuditAction, AuditOutcome, NewAuditEntry, Ro
 from sso.access.service import AuditLog
 from sso.errors import IdentityError
 from sso.organisation import Organisation
+from supervision.errors import SupervisionError
 from trainings.errors import TrainingsError
 
 __all__ = [
@@ -194,7 +195,7 @@ async def audited_act(
     except OutOfReach:
         await _record(audit, actor, action, note, AuditOutcome.DENIED)
         raise
-    except (IdentityError, LedgerError, TrainingsError) as error:
+    except (IdentityError, LedgerError, TrainingsError, SupervisionError) as error:
         note.details["error"] = str(getattr(error, "code", "error"))
         await _record(audit, actor, action, note, AuditOutcome.REFUSED)
         raise

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from aiohttp import BodyPartReader, web
+
+from ledger.errors import FieldError
 
 FILE_PART: Final = "file"
 FORM_PARTS_MAX: Final = 8
@@ -52,3 +56,21 @@ async def read_upload(request: web.Request, limit_bytes: int) -> bytes | None:
                 return None
         return bytes(content)
     raise web.HTTPBadRequest(text=f"the form has no part named {FILE_PART} holding the file")
+
+
+async def json_object(
+    request: web.Request, limit_bytes: int, invalid: Callable[[Sequence[FieldError]], Exception]
+) -> dict[str, object]:
+    """The body as a JSON object. Raises 413 over ``limit_bytes``, and ``invalid(errors)`` for a body that is
+    no JSON object in UTF-8, naming the field ``body``."""
+    body = await read_at_most(request, limit_bytes)
+    if body is None:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit_bytes, actual_size=request.content_length or limit_bytes + 1)
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        # The parser's message may quote the body, which may hold personal data: say only what failed.
+        raise invalid([FieldError("body", "must be a JSON object in UTF-8")]) from None
+    if not isinstance(document, dict):
+        raise invalid([FieldError("body", "must be a JSON object")])
+    return document

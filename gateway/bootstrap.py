@@ -29,6 +29,7 @@ from sso.handoff import Handoff, HandoffConfig, JwtPostVendor, LtiVendor, Signin
 from sso.people.service import PeopleService
 from sso.personal_data import DataKeyring
 from sso.units.service import OrganisationService
+from supervision.service import Supervision
 from trainings.service import ContinuingEducation, OfflineTrainings
 from trainings.store import SqlTrainingsStore
 
@@ -49,6 +50,7 @@ class Hub:
     exports: Exports
     offline_trainings: OfflineTrainings
     continuing_education: ContinuingEducation
+    supervision: Supervision
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -133,6 +135,7 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
             exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
             offline_trainings=OfflineTrainings(trainings, ledger, PeopleRegistry(people), rules),
             continuing_education=ContinuingEducation(trainings, ledger, PeopleRegistry(people), rules),
+            supervision=Supervision.on(engine, evaluations=ledger, rosters=people, organisation=organisation),
         )
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from adapters.errors import BodyTooLarge, DeliveryInvalid, SignatureRefused
 from adapters.ingestion.errors import IngestionUnavailable, InvalidEventQuery
@@ -24,6 +24,14 @@ from sso.access.errors import InvalidAccessRequest, OutOfReach, ResetLinkInvalid
 from sso.errors import IdentityError
 from sso.handoff.errors import ConsentNotFound, HandoffUnavailable, InvalidConsentRequest, UnknownVendor
 from sso.people.errors import AuthenticationFailed, IdNumberTaken, InvalidPersonData, LoginLocked, PersonNotFound
+from supervision.errors import (
+    FeedbackAlreadyAnswered,
+    FeedbackLimitReached,
+    FeedbackNotFound,
+    InvalidSupervisionRequest,
+    NoticeLimitReached,
+    SupervisionError,
+)
 from trainings.errors import (
     AttendanceNotOpen,
     FileRefused,
@@ -78,6 +86,12 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (FileTooLarge, 413),
     (FileRefused, 422),
     (TrainingsError, 400),
+    (InvalidSupervisionRequest, 422),
+    (FeedbackNotFound, 404),
+    (FeedbackAlreadyAnswered, 409),
+    (FeedbackLimitReached, 429),
+    (NoticeLimitReached, 429),
+    (SupervisionError, 400),
 )
 EXPECTED_ERRORS = tuple(kind for kind, _status in STATUS_BY_ERROR)
 
@@ -112,6 +126,9 @@ def problem_for(error: Exception) -> web.Response:
     title: str = getattr(error, "title", "Error")
     # An error of the gateway may name headers of its answer, such as a 401's WWW-Authenticate.
     headers: dict[str, str] | None = getattr(error, "headers", None)
+    retry_after: int | None = getattr(error, "retry_after_seconds", None)
+    if retry_after is not None:  # a limit that lifts: say when (RFC 9110, Retry-After)
+        headers = {**(headers or {}), hdrs.RETRY_AFTER: str(retry_after)}
     return problem(status, code=code, title=title, detail=str(error), errors=field_errors, headers=headers)
 
 

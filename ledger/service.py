@@ -38,6 +38,7 @@ from ledger.model import (
     Outcome,
     OutcomeKind,
     PendingReversal,
+    PersonId,
     RecordKey,
     Reversal,
     SequenceNumber,
@@ -60,6 +61,7 @@ WRITE_ATTEMPTS_MAX = 8
 RETRY_DELAY_SECONDS_BASE = 0.01
 COMMANDS_PER_BATCH_MAX = 1000
 VERIFY_ENTRIES_PER_READ = 1000
+ONLINE_SOURCES = tuple(source for source in Source if source.is_vendor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +407,23 @@ class Ledger:
             if entry.kind is EntryKind.CREDIT and entry.seq not in reversed_seqs
         )
         return evaluate(rules, await self._store.balance(person_id, year), completed)
+
+    async def evaluate_people(self, person_ids: Sequence[str], year: int) -> dict[PersonId, Evaluation]:
+        """``evaluate`` for each of these people, in a few reads for all of them; raises ``NoRulesForYear``."""
+        rules = self.rules_for(year)
+        balances = await self._store.balances_of(person_ids, year)
+        mandatory_codes = {key.partition(":")[2] for courses in rules.mandatory.values() for key in courses}
+        counted = await self._store.courses_counted_of(person_ids, year, mandatory_codes) if mandatory_codes else {}
+        return {
+            PersonId(person_id): evaluate(
+                rules, balances.get(PersonId(person_id), Balance()), counted.get(PersonId(person_id), frozenset())
+            )
+            for person_id in person_ids
+        }
+
+    async def online_hours_of(self, person_ids: Sequence[str], year: int) -> dict[PersonId, dict[Source, int]]:
+        """For each of these people with online hours in the year, the hours counted from each vendor."""
+        return await self._store.hours_by_source(person_ids, year, ONLINE_SOURCES)
 
     async def verify_chain(self) -> ChainReport:
         """Walk every entry in order, recomputing each hash and link."""

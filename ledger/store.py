@@ -6,7 +6,7 @@ Database errors become the ledger's own here and nowhere else.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.orm import Mapped
 
 from ledger.errors import LedgerUnavailable, WriteConflict
 from ledger.model import (
@@ -55,6 +56,7 @@ from ledger.model import (
     Source,
     SourcePosition,
     Subject,
+    course_key,
 )
 from ledger.tables import (
     HeldRecordRow,
@@ -137,6 +139,14 @@ def _entry_values(entry: Entry) -> dict[str, object]:
 
 def _chunks(items: list[_Item]) -> list[list[_Item]]:
     return [items[start : start + RECORDS_PER_QUERY_MAX] for start in range(0, len(items), RECORDS_PER_QUERY_MAX)]
+
+
+def one_of(column: ColumnElement[str] | Mapped[str], values: list[str], dialect: str) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as ``= ANY`` of one array parameter, which spares compiling one
+    parameter per value (a tenth of a page's time at 500 values)."""
+    if dialect != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, values, type_=RECORD_IDS))
 
 
 def translate_database_error(exc: DBAPIError) -> WriteConflict | LedgerUnavailable | None:
@@ -418,6 +428,80 @@ class SqlLedgerStore:
             )
             hours = {Subject(row.subject): row.hours for row in result}
         return Balance(public=hours.get(Subject.PUBLIC, 0), professional=hours.get(Subject.PROFESSIONAL, 0))
+
+    async def balances_of(self, person_ids: Sequence[str], year: int) -> dict[PersonId, Balance]:
+        """The balance of each of these people in the year who has one."""
+        hours: dict[PersonId, dict[Subject, int]] = defaultdict(dict)
+        async with self.reading() as connection:
+            for chunk in _chunks(list(person_ids)):
+                result = await connection.execute(
+                    select(BALANCE.c.person_id, BALANCE.c.subject, BALANCE.c.hours).where(
+                        one_of(BALANCE.c.person_id, chunk, connection.dialect.name), BALANCE.c.year == year
+                    )
+                )
+                for row in result:
+                    hours[PersonId(row.person_id)][Subject(row.subject)] = row.hours
+        return {
+            person_id: Balance(
+                public=by_subject.get(Subject.PUBLIC, 0), professional=by_subject.get(Subject.PROFESSIONAL, 0)
+            )
+            for person_id, by_subject in hours.items()
+        }
+
+    async def courses_counted_of(
+        self, person_ids: Sequence[str], year: int, course_codes: Collection[str]
+    ) -> dict[PersonId, frozenset[str]]:
+        """For each of these people, the ``source:course_code`` keys among ``course_codes`` they have a
+        credit of in the year that no reversal withdrew."""
+        credits: dict[int, tuple[PersonId, str]] = {}
+        reversed_seqs: set[int] = set()
+        async with self.reading() as connection:
+            for chunk in _chunks(list(person_ids)):
+                result = await connection.execute(
+                    select(
+                        ENTRY.c.seq,
+                        ENTRY.c.kind,
+                        ENTRY.c.person_id,
+                        ENTRY.c.source,
+                        ENTRY.c.course_code,
+                        ENTRY.c.reverses_seq,
+                    ).where(
+                        one_of(ENTRY.c.person_id, chunk, connection.dialect.name),
+                        ENTRY.c.year == year,
+                        ENTRY.c.course_code.in_(list(course_codes)),
+                    )
+                )
+                for row in result:
+                    if row.kind == EntryKind.REVERSAL.value:
+                        reversed_seqs.add(row.reverses_seq)
+                    else:
+                        credits[row.seq] = (PersonId(row.person_id), course_key(Source(row.source), row.course_code))
+        counted: dict[PersonId, set[str]] = defaultdict(set)
+        for seq, (person_id, key) in credits.items():
+            if seq not in reversed_seqs:
+                counted[person_id].add(key)
+        return {person_id: frozenset(keys) for person_id, keys in counted.items()}
+
+    async def hours_by_source(
+        self, person_ids: Sequence[str], year: int, sources: Collection[Source]
+    ) -> dict[PersonId, dict[Source, int]]:
+        """For each of these people, the hours counted in the year from each of ``sources`` they have entries of."""
+        signed = case((ENTRY.c.kind == EntryKind.CREDIT.value, ENTRY.c.hours), else_=-ENTRY.c.hours)
+        found: dict[PersonId, dict[Source, int]] = defaultdict(dict)
+        async with self.reading() as connection:
+            for chunk in _chunks(list(person_ids)):
+                result = await connection.execute(
+                    select(ENTRY.c.person_id, ENTRY.c.source, func.sum(signed).label("hours"))
+                    .where(
+                        one_of(ENTRY.c.person_id, chunk, connection.dialect.name),
+                        ENTRY.c.year == year,
+                        ENTRY.c.source.in_([source.value for source in sources]),
+                    )
+                    .group_by(ENTRY.c.person_id, ENTRY.c.source)
+                )
+                for row in result:
+                    found[PersonId(row.person_id)][Source(row.source)] = int(row.hours)
+        return dict(found)
 
     async def entries_of(self, person_id: str, year: int) -> list[Entry]:
         async with self.reading() as connection:

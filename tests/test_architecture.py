@@ -33,7 +33,7 @@ def test_the_ledger_depends_on_nothing_of_ours_nor_on_the_web() -> None:
 
 
 def test_nothing_but_the_gateway_imports_the_gateway() -> None:
-    for package in ("ledger", "sso", "adapters", "trainings", "config"):
+    for package in ("ledger", "sso", "adapters", "trainings", "supervision", "config"):
         offenders = [path for path, names in _imported_top_levels(package).items() if "gateway" in names]
         assert offenders == [], package
 
@@ -44,3 +44,14 @@ def test_trainings_depend_on_the_ledger_and_identities_alone() -> None:
         for path, names in _imported_top_levels("trainings").items()
     }
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_supervision_reads_the_ledger_and_identities_and_nothing_reads_it_but_the_gateway() -> None:
+    offenders = {
+        path: sorted(names & {"aiohttp", "httpx", "apscheduler", "adapters", "gateway"})
+        for path, names in _imported_top_levels("supervision").items()
+        if names & {"aiohttp", "httpx", "apscheduler", "adapters", "gateway"}
+    }
+    assert offenders == {}
+    for package in ("ledger", "sso", "adapters", "config"):
+        assert [path for path, names in _imported_top_levels(package).items() if "supervision" in names] == [], package

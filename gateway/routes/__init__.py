@@ -1,5 +1,5 @@
-"""The hub's HTTP routes, one module per area; the pages' areas live in ``gateway.pages``. Each module
-offers ``routes`` (an aiohttp ``RouteTableDef``) and ``openapi_paths`` (its part of the OpenAPI document)."""
+"""The hub's HTTP routes, one module per area. Each module offers ``routes`` (an aiohttp
+``RouteTableDef``) and ``openapi_paths`` (its part of the OpenAPI document)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,35 @@ from types import ModuleType
 
 from gateway.pages import assets
 from gateway.pages import staff as staff_pages
-from gateway.routes import exports, handoff, health, hnou, ingestion, ischinese, operators, staff, trainings
+from gateway.routes import (
+    exports,
+    feedback,
+    handoff,
+    health,
+    hnou,
+    ingestion,
+    ischinese,
+    notices,
+    operators,
+    staff,
+    supervision,
+    trainings,
+)
 
 AREAS: tuple[ModuleType, ...] = (
-    *(health, staff, operators, handoff, ischinese, hnou, ingestion, exports, trainings),
+    *(
+        health,
+        staff,
+        operators,
+        handoff,
+        ischinese,
+        hnou,
+        ingestion,
+        exports,
+        trainings,
+        supervision,
+        feedback,
+        notices,
+    ),
     *(assets, staff_pages),
 )

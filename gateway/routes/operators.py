@@ -21,6 +21,7 @@ from gateway.bootstrap import Hub
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
 from gateway.parameters import year_parameter
+from gateway.routes.feedback import feedback_document
 from gateway.sessions import signed_in_person
 from ledger.errors import FieldError
 from ledger.model import Balance, Entry, PersonId, format_hours
@@ -265,6 +266,11 @@ async def my_data(request: web.Request) -> web.Response:
             for link in await hub.access.reset_links.of(person_id)
         ],
         "ledger": [await _ledger_year(hub, person_id, year) for year in sorted(hub.settings.rules)],
+        "feedback": [feedback_document(feedback) for feedback in await hub.supervision.feedback.all_of(person_id)],
+        "messages_from_supervision": [
+            {"kind": message.kind.value, "title": message.title, "body": message.body, "link": message.link}
+            for message in await hub.supervision.outbox.of_person(person_id)
+        ],
     }
     log.info("personal_data_downloaded", person_id=person_id)
     headers = {**NO_STORE, hdrs.CONTENT_DISPOSITION: 'attachment; filename="my-data.json"'}
@@ -583,7 +589,8 @@ openapi_paths: dict[str, object] = {
             "description": (
                 "Staff, with the session cookie: the profile unmasked, consents (withdrawn ones too), the "
                 "accounts at vendors (the pairwise subject and the vendor's account id), live sessions (never "
-                "their tokens), password-reset links (never their secrets) and the ledger of every year with rules."
+                "their tokens), password-reset links (never their secrets), the ledger of every year with rules, "
+                "the feedback the person sent with its answers, and the messages supervision sent them."
             ),
             "operationId": "downloadMyData",
             "responses": {
@@ -600,6 +607,8 @@ openapi_paths: dict[str, object] = {
                             "sessions": {"type": "array", "items": {"type": "object"}},
                             "password_reset_links": {"type": "array", "items": {"type": "object"}},
                             "ledger": {"type": "array", "items": {"type": "object"}},
+                            "feedback": {"type": "array", "items": {"type": "object"}},
+                            "messages_from_supervision": {"type": "array", "items": {"type": "object"}},
                         },
                     },
                 ),

@@ -301,6 +301,12 @@ class AuditAction(StrEnum):
     ATTENDANCE_IMPORTED = "offline_training.attendance_imported"
     CONTINUING_EDUCATION_IMPORTED = "continuing_education.imported"
     CONTINUING_EDUCATION_READ = "continuing_education.read"
+    COMPLIANCE_READ = "supervision.compliance_read"
+    VENDOR_SHARE_READ = "supervision.vendor_share_read"
+    FEEDBACK_LISTED = "supervision.feedback_listed"
+    FEEDBACK_ANSWERED = "supervision.feedback_answered"
+    NOTICE_SENT = "supervision.notice_sent"
+    NOTICES_LISTED = "supervision.notices_listed"
 
 
 class AuditOutcome(StrEnum):
@@ -325,6 +331,9 @@ class TargetKind(StrEnum):
     EXPORT = "export"
     OFFLINE_TRAINING = "offline_training"
     TRAINING_IMPORT = "training_import"
+    UNIT = "unit"
+    """A region, department or institution of the organisation, by its code."""
+    FEEDBACK = "feedback"
 
 
 @dataclass(frozen=True, slots=True)

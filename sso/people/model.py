@@ -33,11 +33,14 @@ __all__ = [
     "LOGIN_FAILURE_WINDOW_SECONDS",
     "PROFILE_FIELDS",
     "REGISTRATION_FIELDS",
+    "ROSTER_UNITS_PER_QUERY_MAX",
     "SESSIONS_LISTED_MAX",
     "SESSION_IDLE_SECONDS_MAX",
     "SESSION_LIFETIME_SECONDS_MAX",
     "Education",
     "Gender",
+    "MaskedIdentity",
+    "Member",
     "Person",
     "PersonId",
     "ProfileChanges",
@@ -46,6 +49,7 @@ __all__ = [
     "SessionToken",
     "apply_profile_changes",
     "check_new_password",
+    "mask_name",
     "parse_profile_changes",
     "parse_registration",
     "session_token_hash",
@@ -79,6 +83,8 @@ SESSIONS_LISTED_MAX: Final = 1000
 LOGIN_FAILURES_MAX: Final = 5
 """After this many failed logins for one ID number within the window, logins wait."""
 LOGIN_FAILURE_WINDOW_SECONDS: Final = 15 * 60
+ROSTER_UNITS_PER_QUERY_MAX: Final = 500
+"""A roster is read for at most this many institutions at once: their codes travel as parameters."""
 
 ETHNICITY_CHOICES: Final = (
     *("汉族", "蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族"),
@@ -149,6 +155,30 @@ class Person:
     def __repr__(self) -> str:
         # A person in a traceback or a log line shows no personal data.
         return f"Person(id={self.id!r})"
+
+
+def mask_name(name: str) -> str:
+    """A name as anyone but its owner sees it: the first character, then one ``*`` for each other (``张*``)."""
+    return name[:1] + "*" * (len(name) - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An active person in a roster of institutions: who, and where; nothing personal.
+
+    Rosters are ordered by ``(unit_code, person_id)``, so a member is also a position to read on from.
+    """
+
+    unit_code: InstitutionCode
+    person_id: PersonId
+
+
+@dataclass(frozen=True, slots=True)
+class MaskedIdentity:
+    """How oversight names a person: the ID number and the name, both masked."""
+
+    id_number_masked: str
+    name_masked: str
 
 
 @dataclass(frozen=True, slots=True)

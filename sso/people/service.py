@@ -18,7 +18,7 @@ import asyncio
 import math
 import secrets
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.model import PersonId
 from sso.errors import InvalidIdNumber, UnknownOrganisationCode
-from sso.id_numbers import BEIJING, Gender, IdNumber, normalise_id_number
+from sso.id_numbers import BEIJING, Gender, IdNumber, mask_id_number, normalise_id_number
 from sso.organisation import InstitutionCode
 from sso.people.errors import AuthenticationFailed, FieldError, InvalidPersonData, LoginLocked
 from sso.people.model import (
@@ -35,17 +35,21 @@ from sso.people.model import (
     LOGIN_FAILURE_WINDOW_SECONDS,
     LOGIN_FAILURES_MAX,
     PASSWORD_CHARACTERS_MAX,
+    ROSTER_UNITS_PER_QUERY_MAX,
     SESSION_IDLE_SECONDS_MAX,
     SESSION_LIFETIME_SECONDS_MAX,
     SESSION_TOKEN_BYTES,
     SESSIONS_LISTED_MAX,
     Education,
+    MaskedIdentity,
+    Member,
     Person,
     Registration,
     SessionSummary,
     SessionToken,
     apply_profile_changes,
     check_new_password,
+    mask_name,
     parse_profile_changes,
     parse_registration,
     session_token_hash,
@@ -150,6 +154,30 @@ class PeopleService:
         rows = await self._store.people_by_index([self._index(id_number) for id_number in id_numbers])
         people = (self._person(row) for row in rows)
         return {person.id_number: person for person in people}
+
+    # ------------------------------------------------------------ rosters, for oversight
+
+    async def roster(self, unit_codes: Sequence[str], *, after: Member | None, count: int) -> list[Member]:
+        """Up to ``count`` active people of these institutions, ordered by institution code and id, after ``after``.
+
+        Deactivated accounts are left out. Raises ``ValueError`` for more than
+        ``ROSTER_UNITS_PER_QUERY_MAX`` institutions at once (a bug of the caller).
+        """
+        if len(unit_codes) > ROSTER_UNITS_PER_QUERY_MAX:
+            raise ValueError(f"a roster covers at most {ROSTER_UNITS_PER_QUERY_MAX} institutions at once")
+        position = None if after is None else (after.unit_code, after.person_id)
+        rows = await self._store.roster(unit_codes, position, count)
+        return [Member(InstitutionCode(unit_code), PersonId(person_id)) for unit_code, person_id in rows]
+
+    async def masked_identities(self, person_ids: Sequence[str]) -> dict[PersonId, MaskedIdentity]:
+        """The masked ID number and masked name of each of these people that exists."""
+        identities: dict[PersonId, MaskedIdentity] = {}
+        for start in range(0, len(person_ids), ROSTER_UNITS_PER_QUERY_MAX):
+            chunk = person_ids[start : start + ROSTER_UNITS_PER_QUERY_MAX]
+            for person_id, name, id_number_token in await self._store.names_and_id_numbers(chunk):
+                id_number = IdNumber(self._decrypt(person_id, "id_number", id_number_token))
+                identities[PersonId(person_id)] = MaskedIdentity(mask_id_number(id_number), mask_name(name))
+        return identities
 
     # ------------------------------------------------------------ signing in
 

@@ -18,6 +18,8 @@ SHA256_HEX_CHARACTERS = 64
 
 class PersonRow(SQLModel, table=True):
     __tablename__ = "person"
+    # Rosters of institutions are read in (unit_code, id) order, a page at a time from where the last one ended.
+    __table_args__ = (Index("ix_person_unit_code_id", "unit_code", "id"),)
 
     id: str = Field(primary_key=True, max_length=64)
     id_number_index: str = Field(max_length=BLIND_INDEX_CHARACTERS, unique=True)
@@ -33,7 +35,7 @@ class PersonRow(SQLModel, table=True):
     major: str = Field(max_length=50)
     school: str = Field(max_length=100)
     graduated_on: date
-    unit_code: str = Field(max_length=40, index=True)
+    unit_code: str = Field(max_length=40)
     title: str = Field(max_length=50)
     title_since: date | None = None
     created_at: datetime
