@@ -21,8 +21,15 @@ from ledger.errors import (
     NoRulesForYear,
 )
 from sso.access.errors import InvalidAccessRequest, OutOfReach, ResetLinkInvalid, TokenNotFound
+from sso.certificates.errors import (
+    CertificateFontMissing,
+    CertificateNotFound,
+    InvalidCertificateRequest,
+    RequirementNotMet,
+)
 from sso.errors import IdentityError
 from sso.handoff.errors import ConsentNotFound, HandoffUnavailable, InvalidConsentRequest, UnknownVendor
+from sso.messages.errors import InvalidMessageQuery, MessageNotFound
 from sso.people.errors import AuthenticationFailed, IdNumberTaken, InvalidPersonData, LoginLocked, PersonNotFound
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -57,6 +64,12 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (PullFailed, 502),  # a pull asked for over HTTP: the vendor failed, not the caller
     (InvalidEventQuery, 422),
     (IngestionUnavailable, 503),
+    (InvalidCertificateRequest, 422),
+    (RequirementNotMet, 422),
+    (CertificateNotFound, 404),
+    (CertificateFontMissing, 503),
+    (InvalidMessageQuery, 422),
+    (MessageNotFound, 404),
     (IdentityError, 400),
 )
 EXPECTED_ERRORS = tuple(kind for kind, _status in STATUS_BY_ERROR)

@@ -7,9 +7,20 @@ from types import ModuleType
 
 from gateway.pages import assets
 from gateway.pages import staff as staff_pages
-from gateway.routes import exports, handoff, health, hnou, ingestion, ischinese, operators, staff
+from gateway.routes import (
+    certificates,
+    exports,
+    handoff,
+    health,
+    hnou,
+    ingestion,
+    ischinese,
+    messages,
+    operators,
+    staff,
+)
 
 AREAS: tuple[ModuleType, ...] = (
-    *(health, staff, operators, handoff, ischinese, hnou, ingestion, exports),
+    *(health, staff, certificates, messages, operators, handoff, ischinese, hnou, ingestion, exports),
     *(assets, staff_pages),
 )

@@ -294,6 +294,7 @@ class AuditAction(StrEnum):
     LEDGER_EXPORTED = "ledger.exported"
     EXPORT_MANIFEST_READ = "ledger.export_manifest_read"
     LEDGER_VERIFIED = "ledger.verified"
+    CERTIFICATE_DOWNLOADED = "certificate.downloaded"
 
 
 class AuditOutcome(StrEnum):
@@ -316,6 +317,7 @@ class TargetKind(StrEnum):
     AUDIT_LOG = "audit_log"
     LEDGER = "ledger"
     EXPORT = "export"
+    CERTIFICATE = "certificate"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 import structlog
 from joserfc import jws
@@ -61,6 +61,7 @@ Clock = Callable[[], datetime]
 SWEEP_SECONDS: Final = 60.0
 """How often a worker looks for years due that no append of its own process woke it for."""
 REVIEWS_PER_ROUND: Final = 500
+STOP_GRACE_SECONDS: Final = 30.0
 REASON_CHARACTERS_MAX: Final = 200
 
 log = structlog.get_logger(__name__)
@@ -142,9 +143,9 @@ class Certificates:
 
     # ------------------------------------------------------------ reviews
 
-    async def review_due(self) -> int:
-        """Review every year due now; returns how many were reviewed. A year whose review fails is
-        logged and stays due, for the next call."""
+    async def review_due(self, stop: asyncio.Event | None = None) -> int:
+        """Review every year due now, or until ``stop`` is set; returns how many were reviewed. A year
+        whose review fails is logged and stays due, for the next call."""
         failed: set[tuple[str, int]] = set()
         reviewed = 0
         while batch := [
@@ -153,6 +154,8 @@ class Certificates:
             if (due.person_id, due.year) not in failed
         ]:
             for due in batch:
+                if stop is not None and stop.is_set():
+                    return reviewed
                 try:
                     await self.review(due)
                 # The worker outlives a failed review (a database gone for a moment, or a bug): the year
@@ -333,22 +336,42 @@ def revocation_reason(evaluation: Evaluation) -> str:
 @asynccontextmanager
 async def running_reviews(certificates: Certificates, ledger: Ledger) -> AsyncIterator[None]:
     """A worker that reviews due years until the context closes: at once, after each append this
-    process makes, and every ``SWEEP_SECONDS`` for appends of other processes."""
+    process makes, and every ``SWEEP_SECONDS`` for appends of other processes.
+
+    On closing, the review under way finishes (within ``STOP_GRACE_SECONDS``) and no other starts:
+    a query cut off in the middle would outlive the engine it ran on.
+    """
+    stopping = asyncio.Event()
 
     async def review_forever() -> None:
-        while True:
+        while not stopping.is_set():
             try:
-                await certificates.review_due()
+                await certificates.review_due(stopping)
             # The worker outlives a round that could not even list what is due (the database is
             # down): the years stay due, and the next round comes after the next append or sweep.
             except Exception:
                 log.exception("certificate_reviews_failed")
-            await ledger.wait_for_appends(SWEEP_SECONDS)
+            await _first_of(ledger.wait_for_appends(SWEEP_SECONDS), stopping.wait())
 
     task = asyncio.create_task(review_forever(), name="certificate-reviews")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _first_of(*waits: Coroutine[Any, Any, object]) -> None:
+    """Wait until one of ``waits`` is done; the others are cancelled."""
+    tasks = [asyncio.create_task(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

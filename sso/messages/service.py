@@ -14,6 +14,7 @@ __all__ = ["Messages"]
 
 Clock = Callable[[], datetime]
 MESSAGE_ID_MAX = 2**63 - 1
+MESSAGES_HELD_MAX = 10_000
 
 
 def utc_now() -> datetime:
@@ -38,6 +39,11 @@ class Messages:
         shown: Sequence[Message] = found[:limit]
         cursor = encode_cursor(shown[-1].id) if len(found) > limit else None
         return MessagePage(messages=tuple(shown), next_cursor=cursor, unread=unread)
+
+    async def all_of(self, person_id: PersonId) -> list[Message]:
+        """Every message of the person, newest first (at most ``MESSAGES_HELD_MAX``), for their data download."""
+        found, _unread = await self._store.page(person_id, MessageQuery(), MESSAGES_HELD_MAX)
+        return found
 
     async def mark_read(self, person_id: PersonId, message_id: int) -> Message:
         """Mark one of the person's messages read. Raises ``MessageNotFound`` for any other id."""

@@ -234,3 +234,21 @@ async def test_a_download_renders_the_pdf_and_is_recorded_in_the_history(world: 
 async def test_a_number_no_certificate_has_is_not_found(world: World, number: str) -> None:
     with pytest.raises(CertificateNotFound):
         await world.certificates.find(number)
+
+
+async def test_after_the_document_key_is_rotated_old_and_new_certificates_both_verify(world: World) -> None:
+    first, second = await world.register(), await world.register("张三")
+    await world.meet_the_year(first)
+    await world.certificates.review_due()
+
+    rotated = await world.handoff.rotate_document_key()
+    await world.meet_the_year(second)
+    await world.certificates.review_due()
+
+    key_set = KeySet.import_key_set(json.loads(json.dumps(await world.handoff.jwks())))
+    (old,), (new,) = await world.certificates.history(first), await world.certificates.history(second)
+    old_kid = jws.deserialize_compact(old.certificate.signature, key_set, algorithms=["Ed25519"]).headers()["kid"]
+    new_kid = jws.deserialize_compact(new.certificate.signature, key_set, algorithms=["Ed25519"]).headers()["kid"]
+    assert new_kid == rotated.kid != old_kid
+    document_kids = [key["kid"] for key in (await world.handoff.jwks())["keys"] if key["alg"] == "Ed25519"]
+    assert document_kids == [old_kid, new_kid]
