@@ -170,27 +170,38 @@ class Certificates:
     async def review(self, due: DueEvaluation) -> Decision | None:
         """Decide about the certificate of a due year as its entries stand now: issue, revoke or keep.
 
-        ``None`` for a year there is nothing to decide about (it has no rules, or its person is not
-        registered); its due mark is ended all the same.
+        ``None`` for a year there is nothing to decide about (it has no rules, or a certificate is
+        due to a person who is not registered); its due mark is ended all the same.
         """
         try:
             self._ledger.rules_for(due.year)
-            holder = await self._holder(due.person_id)
-        except (NoRulesForYear, PersonNotFound, UnknownOrganisationCode):
-            await self._ledger.forget_due(due)
-            log.info("certificate_review_skipped", person_id=due.person_id, year=due.year)
+        except NoRulesForYear:
+            await self._forget(due)
             return None
-        key = await self._document_key()
-        async with self._ledger.reviewing(due.person_id, due.year) as review:
-            valid = await valid_certificate(review.connection, review.person_id, due.year)
-            evaluation = review.evaluation
-            decision = decide(evaluation, valid)
-            if decision is Decision.ISSUE:
-                await self._issue(review, holder, key, CertificateBasis.AUTOMATIC, evaluation.earned)
-            elif decision is Decision.REVOKE and valid is not None:
-                await self._revoke(review, valid, evaluation)
-            await review.settle()
-        return decision
+        issuing: tuple[_Holder, LoadedKey] | None = None
+        while True:
+            async with self._ledger.reviewing(due.person_id, due.year) as review:
+                valid = await valid_certificate(review.connection, review.person_id, due.year)
+                evaluation = review.evaluation
+                decision = decide(evaluation, valid)
+                if decision is not Decision.ISSUE or issuing is not None:
+                    if decision is Decision.ISSUE and issuing is not None:
+                        await self._issue(review, *issuing, CertificateBasis.AUTOMATIC, evaluation.earned)
+                    elif decision is Decision.REVOKE and valid is not None:
+                        await self._revoke(review, valid, evaluation)
+                    await review.settle()
+                    return decision
+            # Most reviews decide to keep things as they are: only an issue needs the holder and
+            # the key, read outside the review's transaction; then the year is reviewed again.
+            try:
+                issuing = (await self._holder(due.person_id), await self._document_key())
+            except (PersonNotFound, UnknownOrganisationCode):
+                await self._forget(due)
+                return None
+
+    async def _forget(self, due: DueEvaluation) -> None:
+        await self._ledger.forget_due(due)
+        log.info("certificate_review_skipped", person_id=due.person_id, year=due.year)
 
     # ------------------------------------------------------------ applications
 

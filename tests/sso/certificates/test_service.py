@@ -117,10 +117,21 @@ async def test_reviews_running_at_once_issue_one_certificate(world: World) -> No
     assert len(await world.certificates.history(person)) == 1
 
 
-async def test_a_year_of_someone_not_registered_is_dropped_from_the_reviews(world: World) -> None:
+async def test_a_met_year_of_someone_not_registered_is_dropped_from_the_reviews(world: World) -> None:
+    await world.meet_the_year("somebody-unknown")
+    due = DueEvaluation(PersonId("somebody-unknown"), 2021, SequenceNumber(4))
+
+    assert await world.certificates.review(due) is None
+    assert await world.ledger.due_evaluations() == []
+    assert await world.certificates.history(PersonId("somebody-unknown")) == []
+
+
+async def test_a_year_short_of_its_rules_is_settled_without_reading_its_person(world: World) -> None:
     await world.credit("somebody-unknown", "r-1", "public", "1")
 
-    assert await world.certificates.review(DueEvaluation(PersonId("somebody-unknown"), 2021, SequenceNumber(1))) is None
+    decision = await world.certificates.review(DueEvaluation(PersonId("somebody-unknown"), 2021, SequenceNumber(1)))
+
+    assert decision is Decision.KEEP
     assert await world.ledger.due_evaluations() == []
 
 
