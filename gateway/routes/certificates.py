@@ -11,13 +11,13 @@ import json
 from datetime import datetime
 from typing import Final
 
-import aiohttp_jinja2
 import structlog
 from aiohttp import hdrs, web
 
 from gateway.bearer import audited, authenticate_caller
 from gateway.keys import HUB, VERIFY_THROTTLE
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.pages.rendering import Audience, render_page
 from gateway.problems import problem
 from gateway.sessions import signed_in_person
 from ledger.errors import FieldError
@@ -34,6 +34,7 @@ YEAR_MIN: Final = 2000
 YEAR_MAX: Final = 2100
 NO_STORE: Final = {hdrs.CACHE_CONTROL: "no-store"}
 VERIFY_PATH: Final = "/verify/{certificate_no}"
+VERIFY_TEMPLATE: Final = "certificates/verify.html"
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -221,14 +222,13 @@ async def verify_page(request: web.Request) -> web.Response:
     retry_after = request.app[VERIFY_THROTTLE].retry_after(_client(request))
     if retry_after is not None:
         context = {"state": "throttled", "retry_after": retry_after}
-        response = aiohttp_jinja2.render_template("certificates/verify.html", request, context, status=429)
-        response.headers[hdrs.RETRY_AFTER] = str(retry_after)
-        return response
+        headers = {str(hdrs.RETRY_AFTER): str(retry_after)}
+        return render_page(request, VERIFY_TEMPLATE, context, audience=Audience.VISITOR, status=429, headers=headers)
     certificate = await _found(request)
     number = request.match_info["certificate_no"]
     if certificate is None:
         context = {"state": "unknown", "number": number}
-        return aiohttp_jinja2.render_template("certificates/verify.html", request, context, status=404)
+        return render_page(request, VERIFY_TEMPLATE, context, audience=Audience.VISITOR, status=404)
     context = {
         "state": "found",
         "certificate": certificate,
@@ -238,7 +238,7 @@ async def verify_page(request: web.Request) -> web.Response:
         "issuer_name": request.app[HUB].settings.certificates.issuer_name,
         "json_path": f"/verify/{certificate.number}.json",
     }
-    return aiohttp_jinja2.render_template("certificates/verify.html", request, context)
+    return render_page(request, VERIFY_TEMPLATE, context, audience=Audience.VISITOR)
 
 
 async def _found(request: web.Request) -> Certificate | None:

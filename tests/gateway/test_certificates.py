@@ -326,6 +326,7 @@ async def test_the_verification_page_shows_the_certificate_and_a_reversal_revoke
     page = await valid.text()
     assert valid.status == 200
     assert valid.content_type == "text/html"
+    assert "default-src 'self'" in valid.headers["Content-Security-Policy"]  # the pages' layout and headers
     assert "有效" in page
     assert "王*" in page
     assert "王芳" not in page
