@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# Debian packages the tests need: Chromium for the browser tests, and a CJK font to draw the pages with.
+# Debian packages the hub and its tests need: Chromium for the browser tests, and a TrueType CJK font to draw
+# the pages with and to embed in certificates' PDFs (certificates.font_file).
 SYSTEM_PACKAGES := chromium fonts-wqy-zenhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -43,6 +44,7 @@ bench: setup
 	$(BIN)/python -m bench.ledger_export
 	$(BIN)/python -m bench.attendance_import
 	$(BIN)/python -m bench.compliance_report
+	$(BIN)/python -m bench.certificate_pdf
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -315,6 +315,17 @@ class OrganisationSettings(_Section):
     file: Path | None = None
 
 
+# ---------------------------------------------------------------- [certificates]
+
+
+class CertificatesSettings(_Section):
+    """`[certificates]`: how certificates are rendered and verified."""
+
+    font_file: Path = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+    issuer_name: Text = "湖南省事业单位工作人员培训管理平台"
+    verify_requests_per_minute: int = Field(default=30, ge=1, le=10_000)
+
+
 # ---------------------------------------------------------------- the tree
 
 
@@ -334,6 +345,7 @@ class Settings(BaseSettings):
     vendors: VendorsSettings = Field(default_factory=VendorsSettings)
     rules: FrozenMapping[Year, YearRulesSettings] = Field(default_factory=dict)
     organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
+    certificates: CertificatesSettings = Field(default_factory=CertificatesSettings)
 
     @classmethod
     def settings_customise_sources(

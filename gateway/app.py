@@ -13,13 +13,15 @@ from config import Settings
 from gateway.bootstrap import open_hub
 from gateway.directory import HubLearnerDirectory
 from gateway.jobs import running_scheduler
-from gateway.keys import DELIVERIES, DIRECTORY, HUB, ISCHINESE, OPENAPI, STYLESHEET
+from gateway.keys import DELIVERIES, DIRECTORY, HUB, ISCHINESE, OPENAPI, STYLESHEET, VERIFY_THROTTLE
 from gateway.openapi import openapi_document
 from gateway.pages.rendering import page_refusals
 from gateway.pages.stylesheet import load_stylesheet
 from gateway.problems import problem_middleware
 from gateway.routes import AREAS
+from gateway.throttle import ClientThrottle
 from ledger.group_commit import running_group_commit
+from sso.certificates.service import running_reviews
 
 REQUEST_BODY_BYTES_MAX = 1024 * 1024
 
@@ -27,9 +29,15 @@ REQUEST_BODY_BYTES_MAX = 1024 * 1024
 def create_app(settings: Settings, *, scheduler: bool = False) -> web.Application:
     """The hub's aiohttp application; with ``scheduler`` it also runs the scheduled jobs."""
     app = web.Application(middlewares=[problem_middleware, page_refusals], client_max_size=REQUEST_BODY_BYTES_MAX)
+    app[VERIFY_THROTTLE] = ClientThrottle(settings.certificates.verify_requests_per_minute)
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
-        async with open_hub(settings) as hub, running_group_commit(hub.ledger) as deliveries:
+        async with (
+            open_hub(settings) as hub,
+            running_group_commit(hub.ledger) as deliveries,
+            running_reviews(hub.certificates, hub.ledger),
+        ):
+            hub.certificates.check_font()  # a missing font stops start-up, not the first download
             app[HUB] = hub
             app[DELIVERIES] = deliveries
             app[DIRECTORY] = directory = HubLearnerDirectory(hub.people, hub.handoff)

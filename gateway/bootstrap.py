@@ -25,7 +25,12 @@ from ledger.model import YearRules, parse_hours
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 from sso.access.service import Access
+from sso.certificates.pdf import CertificatePdf
+from sso.certificates.service import Certificates, CertificatesConfig
+from sso.certificates.store import SqlCertificateStore
 from sso.handoff import Handoff, HandoffConfig, JwtPostVendor, LtiVendor, SigningAlgorithm, SqlHandoffStore, Vendor
+from sso.messages.service import Messages
+from sso.messages.store import SqlMessageStore
 from sso.people.service import PeopleService
 from sso.personal_data import DataKeyring
 from sso.units.service import OrganisationService
@@ -51,6 +56,8 @@ class Hub:
     offline_trainings: OfflineTrainings
     continuing_education: ContinuingEducation
     supervision: Supervision
+    messages: Messages
+    certificates: Certificates
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -136,6 +143,16 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
             offline_trainings=OfflineTrainings(trainings, ledger, PeopleRegistry(people), rules),
             continuing_education=ContinuingEducation(trainings, ledger, PeopleRegistry(people), rules),
             supervision=Supervision.on(engine, evaluations=ledger, rosters=people, organisation=organisation),
+            messages=Messages(SqlMessageStore(engine)),
+            certificates=Certificates(
+                SqlCertificateStore(engine),
+                ledger=ledger,
+                people=people,
+                organisation=organisation,
+                handoff=handoff,
+                renderer=CertificatePdf(settings.certificates.font_file, settings.certificates.issuer_name),
+                config=CertificatesConfig(settings.hub.base_url, settings.certificates.issuer_name),
+            ),
         )
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write

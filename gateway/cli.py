@@ -28,6 +28,7 @@ from gateway.database import migrate as migrate_database
 from gateway.jobs import running_scheduler
 from ledger.errors import LedgerError
 from ledger.model import format_hours
+from sso.certificates.service import running_reviews
 from sso.errors import IdentityError
 from trainings.errors import TrainingsError
 
@@ -97,7 +98,7 @@ async def _run_scheduler(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for received in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(received, stop.set)
-    async with open_hub(settings) as hub, running_scheduler(hub):
+    async with open_hub(settings) as hub, running_scheduler(hub), running_reviews(hub.certificates, hub.ledger):
         await stop.wait()
 
 

@@ -23,7 +23,9 @@ import adapters.ingestion.tables  # noqa: F401  (the last import that binds `ada
 import ledger.exports.tables
 import ledger.tables  # noqa: F401  (importing a package's tables registers them on the metadata)
 import sso.access.tables
+import sso.certificates.tables
 import sso.handoff.tables
+import sso.messages.tables
 import sso.people.tables
 import sso.units.tables  # noqa: F401  (the last import that binds `sso`)
 import supervision.feedback.tables

@@ -8,6 +8,7 @@ from adapters.ischinese.receiver import IschineseReceiver
 from adapters.ports import LearnerDirectory
 from gateway.bootstrap import Hub
 from gateway.pages.stylesheet import Stylesheet
+from gateway.throttle import ClientThrottle
 from ledger.group_commit import GroupCommitter
 
 HUB = web.AppKey("hub", Hub)
@@ -16,3 +17,4 @@ DELIVERIES = web.AppKey("deliveries", GroupCommitter)
 DIRECTORY = web.AppKey("directory", LearnerDirectory)
 ISCHINESE = web.AppKey("ischinese", IschineseReceiver)
 STYLESHEET = web.AppKey("stylesheet", Stylesheet)
+VERIFY_THROTTLE = web.AppKey("verify_throttle", ClientThrottle)

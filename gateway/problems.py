@@ -21,8 +21,15 @@ from ledger.errors import (
     NoRulesForYear,
 )
 from sso.access.errors import InvalidAccessRequest, OutOfReach, ResetLinkInvalid, TokenNotFound
+from sso.certificates.errors import (
+    CertificateFontMissing,
+    CertificateNotFound,
+    InvalidCertificateRequest,
+    RequirementNotMet,
+)
 from sso.errors import IdentityError
 from sso.handoff.errors import ConsentNotFound, HandoffUnavailable, InvalidConsentRequest, UnknownVendor
+from sso.messages.errors import InvalidMessageQuery, MessageNotFound
 from sso.people.errors import AuthenticationFailed, IdNumberTaken, InvalidPersonData, LoginLocked, PersonNotFound
 from supervision.errors import (
     FeedbackAlreadyAnswered,
@@ -76,6 +83,12 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (PullFailed, 502),  # a pull asked for over HTTP: the vendor failed, not the caller
     (InvalidEventQuery, 422),
     (IngestionUnavailable, 503),
+    (InvalidCertificateRequest, 422),
+    (RequirementNotMet, 422),
+    (CertificateNotFound, 404),
+    (CertificateFontMissing, 503),
+    (InvalidMessageQuery, 422),
+    (MessageNotFound, 404),
     (IdentityError, 400),
     (FilingInvalid, 422),
     (QueryInvalid, 422),

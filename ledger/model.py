@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -420,6 +420,36 @@ def evaluate(rules: YearRules, earned: Balance, completed_courses: frozenset[str
             sorted(topic for topic, courses in rules.mandatory.items() if not courses & completed_courses)
         ),
     )
+
+
+def counted_credits(entries: Iterable[Entry]) -> list[Entry]:
+    """The credits among ``entries`` that no reversal among them withdraws, in their order."""
+    listed = list(entries)
+    reversed_seqs = {entry.reverses_seq for entry in listed if entry.kind is EntryKind.REVERSAL}
+    return [entry for entry in listed if entry.kind is EntryKind.CREDIT and entry.seq not in reversed_seqs]
+
+
+def evaluate_credits(rules: YearRules, credits: Iterable[Entry]) -> Evaluation:
+    """Compare the hours and courses of these counted credits, and nothing else, with a year's rules."""
+    hours = {Subject.PUBLIC: 0, Subject.PROFESSIONAL: 0}
+    courses: set[str] = set()
+    for credit in credits:
+        if credit.kind is not EntryKind.CREDIT or credit.year != rules.year:
+            raise LedgerCorrupted(f"entry {credit.seq} is not a credit of {rules.year}")
+        hours[credit.subject] += credit.hours
+        courses.add(course_key(credit.source, credit.course_code))
+    earned = Balance(public=hours[Subject.PUBLIC], professional=hours[Subject.PROFESSIONAL])
+    return evaluate(rules, earned, frozenset(courses))
+
+
+@dataclass(frozen=True, slots=True)
+class DueEvaluation:
+    """A person's year whose entries changed since it was last reviewed: ``seq`` is the last entry
+    appended to it. Written in the transaction that appends the entries, so no change goes unreviewed."""
+
+    person_id: PersonId
+    year: int
+    seq: SequenceNumber
 
 
 RecordKey = tuple[Source, str]

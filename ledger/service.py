@@ -7,11 +7,15 @@ Every write is one transaction under the chain's lock: the check and the write c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.errors import (
     FieldError,
@@ -29,6 +33,7 @@ from ledger.model import (
     Command,
     Credit,
     Delivery,
+    DueEvaluation,
     Entry,
     EntryKind,
     Evaluation,
@@ -47,21 +52,59 @@ from ledger.model import (
     YearRules,
     canonical_json,
     chain_hash,
+    counted_credits,
     course_key,
     evaluate,
+    evaluate_credits,
     format_hours,
     reversal_content_hash,
     sealed,
     sha256_hex,
     utc_text,
 )
-from ledger.store import BalanceMismatch, SqlLedgerStore
+from ledger.store import BalanceMismatch, SqlLedgerStore, SqlYearReview
 
 WRITE_ATTEMPTS_MAX = 8
 RETRY_DELAY_SECONDS_BASE = 0.01
 COMMANDS_PER_BATCH_MAX = 1000
 VERIFY_ENTRIES_PER_READ = 1000
 ONLINE_SOURCES = tuple(source for source in Source if source.is_vendor)
+DUE_EVALUATIONS_PER_READ = 500
+
+
+@dataclass(frozen=True, slots=True)
+class YearReview:
+    """A person's year under review: its rules, its entries in ledger order, its evaluation, and the
+    open transaction (``connection``) in which the reviewer writes what it decided."""
+
+    rules: YearRules
+    stored: SqlYearReview
+
+    @property
+    def person_id(self) -> PersonId:
+        return self.stored.person_id
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return self.stored.entries
+
+    @property
+    def connection(self) -> AsyncConnection:
+        return self.stored.connection
+
+    @property
+    def last_seq(self) -> int:
+        """The last entry of the year that the review saw; 0 for a year without entries."""
+        return max((entry.seq for entry in self.entries), default=0)
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """The whole year against its rules."""
+        return evaluate_credits(self.rules, counted_credits(self.entries))
+
+    async def settle(self) -> None:
+        """The year is decided as of the entries read: end its due mark up to them."""
+        await self.stored.settle()
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +330,7 @@ class Ledger:
         self._store = store
         self._rules = dict(rules)
         self._clock = clock
+        self._appended = asyncio.Event()
 
     def rules_for(self, year: int) -> YearRules:
         """The rules of a training year; raises ``NoRulesForYear``."""
@@ -377,6 +421,7 @@ class Ledger:
                     admit(plan)  # raising here rolls the transaction back: nothing of the batch is written
                     await writer.insert_entries(plan.entries)
                     await writer.add_to_balances(plan.balance_deltas)
+                    await writer.mark_due(plan.entries, plan.now)
                     await writer.keep_pending(plan.new_pending)
                     await writer.mark_applied(plan.applied)
                     await writer.hold(plan.held)
@@ -387,6 +432,8 @@ class Ledger:
                 jitter = random.uniform(0.5, 1.5)  # noqa: S311  (spreads retries; nothing secret)
                 await asyncio.sleep(RETRY_DELAY_SECONDS_BASE * 2**attempt * jitter)
             else:
+                if plan.entries:
+                    self._appended.set()
                 return outcomes
         raise LedgerUnavailable(f"the write kept conflicting after {WRITE_ATTEMPTS_MAX} attempts")
 
@@ -461,6 +508,37 @@ class Ledger:
 
     async def balance_mismatches(self) -> list[BalanceMismatch]:
         return await self._store.balance_mismatches()
+
+    async def due_evaluations(self, limit: int = DUE_EVALUATIONS_PER_READ) -> list[DueEvaluation]:
+        """Up to ``limit`` person-years whose entries changed since their last review, the oldest first."""
+        return await self._store.due_evaluations(min(limit, DUE_EVALUATIONS_PER_READ))
+
+    async def forget_due(self, due: DueEvaluation) -> None:
+        """End a year's due mark without reviewing it, for a year there is nothing to decide about."""
+        await self._store.forget_due(due)
+
+    @asynccontextmanager
+    async def reviewing(self, person_id: PersonId, year: int) -> AsyncIterator[YearReview]:
+        """Review a person's year: its entries and evaluation, read in a transaction that the caller
+        writes its decision in, while no other review of the year runs. ``settle()`` in the block ends
+        the year's due mark up to what was read. Raises ``NoRulesForYear`` before opening anything.
+
+        On SQLite the review holds the database's write lock: the block must not use another
+        connection (it would wait for the lock the review holds); read what the decision needs first.
+        """
+        rules = self.rules_for(year)
+        async with self._store.reviewing(person_id, year) as review:
+            yield YearReview(rules=rules, stored=review)
+
+    async def wait_for_appends(self, timeout_seconds: float) -> None:
+        """Return when this process appended entries since the last return, or after ``timeout_seconds``.
+
+        What was appended is already committed when this returns, so a reader finds it.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_seconds):
+                await self._appended.wait()
+        self._appended.clear()
 
     async def held_records(self) -> list[HeldRecord]:
         return await self._store.held_records()

@@ -5,6 +5,7 @@ Database errors become the ledger's own here and nowhere else.
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    delete,
     func,
     insert,
     select,
@@ -43,6 +45,7 @@ from ledger.model import (
     Command,
     Credit,
     Delivery,
+    DueEvaluation,
     Entry,
     EntryKind,
     HeldRecord,
@@ -59,6 +62,7 @@ from ledger.model import (
     course_key,
 )
 from ledger.tables import (
+    EvaluationDueRow,
     HeldRecordRow,
     LedgerBalanceRow,
     LedgerEntryRow,
@@ -73,8 +77,10 @@ PENDING: Table = PendingReversalRow.metadata.tables["ledger_pending_reversal"]
 HELD: Table = HeldRecordRow.metadata.tables["ledger_held_record"]
 RECEIPT: Table = ReceiptRow.metadata.tables["ledger_receipt"]
 POSITION: Table = SourcePositionRow.metadata.tables["ledger_source_position"]
+DUE: Table = EvaluationDueRow.metadata.tables["ledger_evaluation_due"]
 
 CHAIN_LOCK_KEY = 0x4C454447  # "LEDG": the PostgreSQL advisory lock that serialises appenders
+REVIEW_LOCK_SPACE = 0x52455657  # "REVW": with a person's year, the lock that serialises its reviews
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialisation failure, deadlock, lock not available
 RECORDS_PER_QUERY_MAX = 500
 COPY_ROWS_MIN = 16
@@ -84,6 +90,7 @@ _Item = TypeVar("_Item")
 
 BALANCE_COLUMNS = ("person_id", "year", "subject", "hours")
 BALANCE_TYPES = (String, Integer, String, BigInteger)
+DUE_COLUMNS = ("person_id", "year", "seq", "due_since")
 RECORD_IDS = ARRAY(String)
 
 
@@ -193,8 +200,31 @@ def _add_on_conflict(upsert: Upsert, incoming_hours: ColumnElement[int]) -> Upse
     )
 
 
-# Built once: constructing it per batch costs more than running it.
+def _due_upsert(upsert: Upsert) -> Upsert:
+    """A year due again keeps the moment it first became due and takes the newest entry."""
+    return upsert.on_conflict_do_update(index_elements=[DUE.c.person_id, DUE.c.year], set_={"seq": upsert.excluded.seq})
+
+
+def _postgresql_due_upsert() -> postgresql.Insert:
+    """Mark a batch of years due, given as one array per column, in one statement."""
+    arrays: list[BindParameter[Any]] = [
+        bindparam("person_id", type_=ARRAY(String)),
+        bindparam("year", type_=ARRAY(Integer)),
+        bindparam("seq", type_=ARRAY(BigInteger)),
+    ]
+    incoming = func.unnest(*arrays).table_valued("person_id", "year", "seq").render_derived(name="incoming")
+    batch = postgresql.insert(DUE).from_select(
+        list(DUE_COLUMNS),
+        select(
+            incoming.c.person_id, incoming.c.year, incoming.c.seq, bindparam("due_since", type_=DUE.c.due_since.type)
+        ),
+    )
+    return _due_upsert(batch)
+
+
+# Built once: constructing them per batch costs more than running them.
 POSTGRESQL_BALANCES_UPSERT = _balances_upsert()
+POSTGRESQL_DUE_UPSERT = _postgresql_due_upsert()
 
 
 @dataclass(slots=True)
@@ -293,6 +323,31 @@ class SqlLedgerWriter:
             POSTGRESQL_BALANCES_UPSERT, {column: [row[column] for row in rows] for column in BALANCE_COLUMNS}
         )
 
+    async def mark_due(self, entries: list[Entry], now: datetime) -> None:
+        """Mark the years these entries change as due for review, in this transaction."""
+        last: dict[tuple[str, int], int] = {}
+        for entry in entries:
+            last[(entry.person_id, entry.year)] = max(entry.seq, last.get((entry.person_id, entry.year), 0))
+        if not last:
+            return
+        keys = sorted(last)
+        if self._dialect != "postgresql":
+            rows = [
+                {"person_id": person, "year": year, "seq": last[(person, year)], "due_since": now}
+                for person, year in keys
+            ]
+            await self.connection.execute(_due_upsert(sqlite.insert(DUE)), rows)
+            return
+        await self.connection.execute(
+            POSTGRESQL_DUE_UPSERT,
+            {
+                "person_id": [person for person, _year in keys],
+                "year": [year for _person, year in keys],
+                "seq": [last[key] for key in keys],
+                "due_since": now,
+            },
+        )
+
     async def keep_pending(self, pending: list[PendingReversal]) -> None:
         if pending:
             await self.connection.execute(
@@ -383,6 +438,29 @@ def _kind_of(command: Command) -> EntryKind:
 
 
 @dataclass(frozen=True, slots=True)
+class SqlYearReview:
+    """A person's year read under its review lock, in an open transaction that the reviewer may
+    write in (``connection``); ``settle`` ends the year's due mark up to the entries read."""
+
+    connection: AsyncConnection
+    person_id: PersonId
+    year: int
+    entries: tuple[Entry, ...]
+
+    async def settle(self) -> None:
+        seen = max((entry.seq for entry in self.entries), default=0)
+        await self.connection.execute(
+            delete(DUE).where(DUE.c.person_id == self.person_id, DUE.c.year == self.year, DUE.c.seq <= seen)
+        )
+
+
+def review_lock_key(person_id: str, year: int) -> int:
+    """The second half of a year's review lock: a signed 32-bit hash (a collision only serialises more)."""
+    unsigned = zlib.crc32(f"{person_id}:{year}".encode())
+    return unsigned - (1 << 32) if unsigned >= 1 << 31 else unsigned
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceMismatch:
     """A balance that differs from the sum of its entries."""
 
@@ -413,6 +491,37 @@ class SqlLedgerStore:
                     )
                 )
             yield SqlLedgerWriter(connection)
+
+    @asynccontextmanager
+    async def reviewing(self, person_id: PersonId, year: int) -> AsyncIterator[SqlYearReview]:
+        """The year's entries, read in a transaction that holds the year's review lock until it ends.
+
+        Reviews of one year take turns (PostgreSQL: a transaction-scoped advisory lock in a key space
+        of its own; SQLite: every transaction begins ``IMMEDIATE``), so a decision is made and written
+        against entries no other review is deciding on. The chain's lock is not taken: appends go on.
+        """
+        async with translated_errors(), self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    select(func.pg_advisory_xact_lock(REVIEW_LOCK_SPACE, review_lock_key(person_id, year)))
+                )
+            result = await connection.execute(
+                select(ENTRY).where(ENTRY.c.person_id == person_id, ENTRY.c.year == year).order_by(ENTRY.c.seq)
+            )
+            yield SqlYearReview(connection, person_id, year, tuple(entry_from_row(row) for row in result))
+
+    async def due_evaluations(self, limit: int) -> list[DueEvaluation]:
+        """Up to ``limit`` years due for review, those due the longest first."""
+        async with self.reading() as connection:
+            result = await connection.execute(select(DUE).order_by(DUE.c.due_since, DUE.c.seq).limit(limit))
+            return [DueEvaluation(PersonId(row.person_id), row.year, SequenceNumber(row.seq)) for row in result]
+
+    async def forget_due(self, due: DueEvaluation) -> None:
+        """End a year's due mark up to ``due.seq`` without a review (there is nothing to decide)."""
+        async with translated_errors(), self.engine.begin() as connection:
+            await connection.execute(
+                delete(DUE).where(DUE.c.person_id == due.person_id, DUE.c.year == due.year, DUE.c.seq <= due.seq)
+            )
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:

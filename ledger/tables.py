@@ -108,3 +108,16 @@ class SourcePositionRow(SQLModel, table=True):
     source: str = Field(primary_key=True, max_length=16)
     position: str = Field(max_length=1000)
     updated_at: datetime
+
+
+class EvaluationDueRow(SQLModel, table=True):
+    """A person's year whose entries changed since it was last reviewed, written in the transaction
+    that appends them; ``seq`` is the last entry appended to the year. A review removes the row only
+    up to the entry it saw, so a change made during the review is reviewed again."""
+
+    __tablename__ = "ledger_evaluation_due"
+
+    person_id: str = Field(primary_key=True, max_length=64)
+    year: int = Field(primary_key=True)
+    seq: int = Field(sa_type=BigInteger)
+    due_since: datetime = Field(index=True)

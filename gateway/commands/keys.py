@@ -1,9 +1,13 @@
-"""``hub keys``: the signing keys behind the handoff tokens and the JWKS.
+"""``hub keys``: the signing keys behind the handoff tokens, the documents and the JWKS.
 
 ``hub keys rotate`` publishes a new handoff key per algorithm (EdDSA, ES256, RS256) at once; each
 signs only after ``hub.key_activation_delay_seconds``, so that vendors have fetched it by then. Until
 that moment the previous key keeps signing, and it stays published until every token it signed has
-expired. Document-signing keys are not rotated here: they stay published for good.
+expired.
+
+``hub keys rotate-document`` replaces the document-signing key (Ed25519: certificates, export
+manifests) at once: a document is verified against the JWKS when someone checks it, and every
+document-signing key stays published for good, so what the old key signed still verifies.
 
 Each rotation is written to the audit log as an act of the command line, naming the new kids (never
 any key material).
@@ -41,6 +45,27 @@ def rotate(config: ConfigOption = None) -> None:
             f"{record.algorithm.value}: published key {record.kid}, signing from {record.activates_at.isoformat()}"
         )
     typer.echo("the previous keys sign until then, and stay published until the last of their tokens has expired")
+
+
+@app.command("rotate-document")
+def rotate_document(config: ConfigOption = None) -> None:
+    """Replace the document-signing key now; the old one stays published for good."""
+    settings = load_settings(config)
+    record = asyncio.run(_rotate_document(settings))
+    typer.echo(f"{record.algorithm.value}: document-signing key {record.kid}, signing from now on")
+    typer.echo("the previous document-signing keys stay published, so what they signed still verifies")
+
+
+async def _rotate_document(settings: Settings) -> SigningKeyRecord:
+    async with open_hub(settings) as hub:
+        record = await hub.handoff.rotate_document_key()
+        details = {**_rotation_details([record]), "use": record.use.value}
+        await hub.access.audit.record(
+            NewAuditEntry(
+                actor=COMMAND_LINE, action=AuditAction.KEYS_ROTATED, outcome=AuditOutcome.SUCCEEDED, details=details
+            )
+        )
+    return record
 
 
 async def _rotate(settings: Settings) -> list[SigningKeyRecord]:

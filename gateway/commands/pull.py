@@ -179,6 +179,8 @@ async def _pull_hnou(settings: Settings, days: Sequence[date]) -> list[tuple[dat
                 progress.update(task, description=f"{HNOU} {day:%Y%m%d}")
                 reports.append((day, await store_daily_file(hub.ledger, files, day, count)))
                 progress.advance(task)
+        # The years this pull changed, reviewed here rather than at a serving hub's next sweep.
+        await hub.certificates.review_due()
     return reports
 
 
@@ -212,4 +214,7 @@ async def _pull_webtrn(settings: Settings) -> PullReport:
     async with open_hub(settings) as hub, webtrn_puller(hub) as puller:
         with progress:
             task = progress.add_task("webtrn", total=None, pages=0, records=0)
-            return await puller.pull(lambda report: progress.update(task, pages=report.pages, records=report.items))
+            report = await puller.pull(lambda report: progress.update(task, pages=report.pages, records=report.items))
+        # The years this pull changed, reviewed here rather than at a serving hub's next sweep.
+        await hub.certificates.review_due()
+    return report

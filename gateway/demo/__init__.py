@@ -8,9 +8,9 @@ own protocols (ischinese's webhooks, webtrn's pages pulled by the hub, hnou's si
 files), with the mishaps vendors have: lost events, redeliveries, a revocation before its
 completion, a conflicting correction, unknown learners. A hospital files an offline training that
 its department approves and whose attendance it uploads, and an operator imports continuing
-education. At the end: everyone's 2021 against the
-rules, the chain verified, the records held for an operator, and the URLs and logins to try, which
-keep working until Ctrl-C unless ``--once`` was given.
+education. At the end: everyone's 2021 against the rules, the certificates the hub issued to those
+who meet it, the chain verified, the records held for an operator, and the URLs and logins to try,
+which keep working until Ctrl-C unless ``--once`` was given.
 """
 
 from __future__ import annotations
@@ -39,7 +39,14 @@ from gateway.demo.browser import UnexpectedPage
 from gateway.demo.cast import INSTITUTIONS, YEAR, cast, studies
 from gateway.demo.deliveries import hnou_posts_and_files, ischinese_pushes, webtrn_is_pulled
 from gateway.demo.handoffs import Arrival, register_and_visit
-from gateway.demo.report import show_balances, show_held_records, show_hours_by_vendor, show_verification, show_ways_in
+from gateway.demo.report import (
+    show_balances,
+    show_certificates,
+    show_held_records,
+    show_hours_by_vendor,
+    show_verification,
+    show_ways_in,
+)
 from gateway.demo.stage import (
     ORGANISATION_FILE,
     Stage,
@@ -161,14 +168,16 @@ async def _play(stage: Stage, settings_file: Path, console: Console) -> None:
 
     console.rule(f"8. Everyone's {YEAR} against the rules: 90 h, 30 public, 60 professional, 3 mandatory topics")
     met = await show_balances(stage, arrivals, console)
-    console.rule("9. The hours each source brought, as the ledger holds them")
+    console.rule(f"9. Certificates (培训合格证书) of everyone who meets {YEAR}, issued as their hours arrived")
+    verify_url = await show_certificates(stage, met, console)
+    console.rule("10. The hours each source brought, as the ledger holds them")
     await show_hours_by_vendor(stage, arrivals, console)
-    console.rule("10. The ledger verified: the hash chain walked, every balance recomputed")
+    console.rule("11. The ledger verified: the hash chain walked, every balance recomputed")
     await show_verification(stage, console)
-    console.rule("11. Held for an operator")
+    console.rule("12. Held for an operator")
     await show_held_records(stage, console)
-    console.rule("12. Try it yourself (invented people: their ID numbers are synthetic)")
-    show_ways_in(stage, met, settings_file, console)
+    console.rule("13. Try it yourself (invented people: their ID numbers are synthetic)")
+    show_ways_in(stage, met, settings_file, console, verify_url)
 
 
 async def _staff_arrive(stage: Stage, console: Console) -> list[Arrival]:

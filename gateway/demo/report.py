@@ -15,10 +15,17 @@ from rich.table import Table
 from gateway.demo.cast import PASSWORD, YEAR
 from gateway.demo.handoffs import Arrival
 from gateway.demo.stage import Stage
-from ledger.model import EntryKind, Evaluation, format_hours
+from ledger.model import EntryKind, Evaluation, PersonId, format_hours
 from sso.id_numbers import mask_id_number
 
-__all__ = ["show_balances", "show_held_records", "show_hours_by_vendor", "show_verification", "show_ways_in"]
+__all__ = [
+    "show_balances",
+    "show_certificates",
+    "show_held_records",
+    "show_hours_by_vendor",
+    "show_verification",
+    "show_ways_in",
+]
 
 VENDOR_MARKS = {"ischinese": "思", "webtrn": "网", "hnou": "开"}
 
@@ -64,6 +71,36 @@ async def show_balances(stage: Stage, arrivals: list[Arrival], console: Console)
     return met
 
 
+async def show_certificates(stage: Stage, met: list[tuple[Arrival, bool]], console: Console) -> str | None:
+    """The certificates of everyone who meets the year, issued by the hub's own reviews; returns
+    the verification URL of the first one, if any."""
+    certificates = stage.hub.certificates
+    await certificates.review_due()  # the worker has likely done it already; a review is idempotent
+    table = Table("person", "certificate", "public", "prof.", "total", "status", "basis")
+    first: str | None = None
+    issued = 0
+    for arrival, _yes in met:
+        for item in await certificates.history(PersonId(arrival.person_id)):
+            certificate = item.certificate
+            hours = certificate.facts.hours()
+            table.add_row(
+                arrival.member.name,
+                certificate.number,
+                hours["public"],
+                hours["professional"],
+                hours["total"],
+                certificate.status.value,
+                certificate.basis.value,
+            )
+            issued += 1
+            first = first or certificates.verify_url(certificate.number)
+    console.print(table)
+    console.print(f"  {issued} certificates issued, each signed with the hub's document-signing key (in the JWKS)")
+    if first is not None:
+        console.print(f"  verify one: {first}   (and {first}.json)")
+    return first
+
+
 async def show_hours_by_vendor(stage: Stage, arrivals: list[Arrival], console: Console) -> None:
     """The ledger's entries of the year by source (the vendors, offline, continuing_ed): credits,
     reversals and the hours that count."""
@@ -104,11 +141,15 @@ async def show_held_records(stage: Stage, console: Console) -> None:
     console.print(f"  {len(held)} records wait for an operator; nothing was dropped")
 
 
-def show_ways_in(stage: Stage, met: list[tuple[Arrival, bool]], settings_file: Path, console: Console) -> None:
+def show_ways_in(
+    stage: Stage, met: list[tuple[Arrival, bool]], settings_file: Path, console: Console, verify_url: str | None
+) -> None:
     """The URLs to open, the logins to use and the commands to run against the demo's hub."""
     hub, program, config = stage.hub_url, _hub_program(), f"--config {settings_file}"
     console.print(f"  the hub      {hub}/healthz  {hub}/openapi.json  {hub}/.well-known/jwks.json")
     console.print(f"  staff pages  {hub}/login  (or register at {hub}/register)")
+    if verify_url is not None:
+        console.print(f"  a certificate's public verification: {verify_url}")
     examples = _examples(met)
     for arrival, yes in examples:
         verdict = "meets 2021" if yes else "does not meet 2021 yet"
@@ -119,6 +160,8 @@ def show_ways_in(stage: Stage, met: list[tuple[Arrival, bool]], settings_file: P
         login = json.dumps({"id_number": arrival.member.id_number, "password": PASSWORD})
         console.print(f"    curl -c jar -H 'Content-Type: application/json' -d '{login}' {hub}/api/v1/login")
         console.print(f"    curl -b jar {hub}/api/v1/me")
+        console.print(f"    curl -b jar '{hub}/api/v1/me/hours?year={YEAR}'   curl -b jar {hub}/api/v1/me/certificates")
+        console.print(f"    curl -b jar {hub}/api/v1/me/messages")
         console.print(f"  an operator's token: {program} tokens create --role operator {config}")
         ledger = f"{hub}/api/v1/people/{arrival.person_id}/ledger?year={YEAR}"
         console.print(f"    curl -H 'Authorization: Bearer <token>' '{ledger}'")

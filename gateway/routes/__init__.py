@@ -8,6 +8,7 @@ from types import ModuleType
 from gateway.pages import assets
 from gateway.pages import staff as staff_pages
 from gateway.routes import (
+    certificates,
     exports,
     feedback,
     handoff,
@@ -15,6 +16,7 @@ from gateway.routes import (
     hnou,
     ingestion,
     ischinese,
+    messages,
     notices,
     operators,
     staff,
@@ -26,6 +28,8 @@ AREAS: tuple[ModuleType, ...] = (
     *(
         health,
         staff,
+        certificates,
+        messages,
         operators,
         handoff,
         ischinese,

@@ -36,7 +36,9 @@ from sso.access.model import (
     mask_phone,
     parse_audit_query,
 )
+from sso.certificates.service import HistoryItem
 from sso.handoff.model import ConsentRecord, VendorAccount
+from sso.messages.model import Message
 from sso.people.errors import PersonNotFound
 from sso.people.model import Person, SessionSummary, check_new_password
 
@@ -266,6 +268,8 @@ async def my_data(request: web.Request) -> web.Response:
             for link in await hub.access.reset_links.of(person_id)
         ],
         "ledger": [await _ledger_year(hub, person_id, year) for year in sorted(hub.settings.rules)],
+        "certificates": [_held_certificate_document(item) for item in await hub.certificates.history(person_id)],
+        "messages": [_held_message_document(message) for message in await hub.messages.all_of(person_id)],
         "feedback": [feedback_document(feedback) for feedback in await hub.supervision.feedback.all_of(person_id)],
         "messages_from_supervision": [
             {"kind": message.kind.value, "title": message.title, "body": message.body, "link": message.link}
@@ -316,6 +320,33 @@ async def _ledger_year(hub: Hub, person_id: PersonId, year: int) -> dict[str, ob
         "year": year,
         "balance": _balance_document(balance),
         "entries": [_entry_document(entry) for entry in await hub.ledger.entries_of(person_id, year)],
+    }
+
+
+def _held_certificate_document(item: HistoryItem) -> dict[str, object]:
+    certificate = item.certificate
+    return {
+        "certificate_no": certificate.number,
+        "year": certificate.year,
+        "name": certificate.name,
+        "unit_name": certificate.unit_name,
+        "hours": certificate.facts.hours(),
+        "basis": certificate.basis.value,
+        "status": certificate.status.value,
+        "issued_at": _instant(certificate.facts.issued_at),
+        "revoked_at": None if certificate.revoked_at is None else _instant(certificate.revoked_at),
+        "revoked_reason": certificate.revoked_reason,
+        "downloads": item.download_count,
+    }
+
+
+def _held_message_document(message: Message) -> dict[str, object]:
+    return {
+        "kind": message.kind.value,
+        "title": message.title,
+        "body": message.body,
+        "created_at": _instant(message.created_at),
+        "read_at": None if message.read_at is None else _instant(message.read_at),
     }
 
 
@@ -589,8 +620,9 @@ openapi_paths: dict[str, object] = {
             "description": (
                 "Staff, with the session cookie: the profile unmasked, consents (withdrawn ones too), the "
                 "accounts at vendors (the pairwise subject and the vendor's account id), live sessions (never "
-                "their tokens), password-reset links (never their secrets), the ledger of every year with rules, "
-                "the feedback the person sent with its answers, and the messages supervision sent them."
+                "their tokens), password-reset links (never their secrets), the ledger of every year with rules, the "
+                "certificates (with how often each was downloaded), the messages, and the feedback the person sent "
+                "with its answers."
             ),
             "operationId": "downloadMyData",
             "responses": {
@@ -607,6 +639,8 @@ openapi_paths: dict[str, object] = {
                             "sessions": {"type": "array", "items": {"type": "object"}},
                             "password_reset_links": {"type": "array", "items": {"type": "object"}},
                             "ledger": {"type": "array", "items": {"type": "object"}},
+                            "certificates": {"type": "array", "items": {"type": "object"}},
+                            "messages": {"type": "array", "items": {"type": "object"}},
                             "feedback": {"type": "array", "items": {"type": "object"}},
                             "messages_from_supervision": {"type": "array", "items": {"type": "object"}},
                         },

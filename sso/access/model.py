@@ -307,6 +307,7 @@ class AuditAction(StrEnum):
     FEEDBACK_ANSWERED = "supervision.feedback_answered"
     NOTICE_SENT = "supervision.notice_sent"
     NOTICES_LISTED = "supervision.notices_listed"
+    CERTIFICATE_DOWNLOADED = "certificate.downloaded"
 
 
 class AuditOutcome(StrEnum):
@@ -334,6 +335,7 @@ class TargetKind(StrEnum):
     UNIT = "unit"
     """A region, department or institution of the organisation, by its code."""
     FEEDBACK = "feedback"
+    CERTIFICATE = "certificate"
 
 
 @dataclass(frozen=True, slots=True)

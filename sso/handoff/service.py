@@ -341,6 +341,32 @@ class Handoff:
             return [successor.record for successor in successors]
         raise RuntimeError(f"key rotation lost {ROTATION_ATTEMPTS_MAX} races in a row")
 
+    async def rotate_document_key(self) -> SigningKeyRecord:
+        """Add a new document-signing key that signs from now on, and retire its predecessor now.
+
+        A document's signature is checked against the JWKS when someone verifies it, so the new key
+        needs no announcement; every document-signing key stays published for good, so what the old
+        one signed still verifies. Another process may sign with the old key until its key cache
+        expires (``SIGNING_KEY_CACHE_SECONDS``). Returns the new key's record.
+        """
+        await self._stored_keys()
+        for _attempt in range(ROTATION_ATTEMPTS_MAX):
+            generations = [
+                key.record.generation
+                for key in await self._store.signing_keys()
+                if key.record.use is KeyUse.DOCUMENT and key.record.algorithm is DOCUMENT_ALGORITHM
+            ]
+            successor = await self._new_key(
+                KeyUse.DOCUMENT, DOCUMENT_ALGORITHM, max(generations, default=0) + 1, self._clock()
+            )
+            try:
+                await self._store.add_successors([successor])
+            except GenerationTaken:
+                continue  # another process rotated at the same moment: succeed its key instead
+            self._cache = None
+            return successor.record
+        raise RuntimeError(f"document key rotation lost {ROTATION_ATTEMPTS_MAX} races in a row")
+
     async def _successors(self, stored: list[StoredKey]) -> list[NewSigningKey]:
         now = self._clock()
         activates_at = now + timedelta(seconds=self._config.key_activation_delay_seconds)

@@ -210,7 +210,11 @@ async def test_hub_export_writes_a_file_and_manifest_that_hub_ledger_verify_chec
     jwks_url = str(client.server.make_url("/.well-known/jwks.json"))
     config = ("--config", str(settings_with_2022))
 
-    exported = run_hub("export", "--year", "2021", "--format", "csv", "--out", str(out), *config)
+    # In a thread, as the other runs: the served hub's event loop must go on (its certificate reviews
+    # hold SQLite's write lock while they await the database).
+    exported = await asyncio.to_thread(
+        run_hub, "export", "--year", "2021", "--format", "csv", "--out", str(out), *config
+    )
     manifest = tmp_path / "ledger-2021.csv.manifest.json"
     offline = ("ledger", "verify", "--export", str(out), "--manifest", str(manifest), "--jwks", jwks_url)
     checked = await asyncio.to_thread(run_hub, *offline)  # the test server answers the JWKS meanwhile
@@ -233,7 +237,9 @@ async def test_a_manifest_signed_by_a_key_outside_the_jwks_is_refused_offline(
     out, jwks = tmp_path / "ledger.jsonl", tmp_path / "jwks.json"
     stranger = OKPKey.generate_key("Ed25519", parameters={"kid": "stranger", "use": "sig", "alg": "Ed25519"})
     jwks.write_text(json.dumps({"keys": [stranger.as_dict(private=False)]}), encoding="utf-8")
-    run_hub("export", "--year", "2021", "--format", "jsonl", "--out", str(out), "--config", str(settings_with_2022))
+    await asyncio.to_thread(
+        run_hub, "export", "--year", "2021", "--format", "jsonl", "--out", str(out), "--config", str(settings_with_2022)
+    )
 
     checked = run_hub(
         "ledger", "verify", "--export", str(out), "--manifest", f"{out}.manifest.json", "--jwks", str(jwks)
@@ -248,7 +254,9 @@ async def test_a_manifest_changed_after_signing_is_refused_offline(
 ) -> None:
     out, jwks = tmp_path / "ledger.jsonl", tmp_path / "jwks.json"
     jwks.write_text(json.dumps(await published_jwks(client)), encoding="utf-8")
-    run_hub("export", "--year", "2021", "--format", "jsonl", "--out", str(out), "--config", str(settings_with_2022))
+    await asyncio.to_thread(
+        run_hub, "export", "--year", "2021", "--format", "jsonl", "--out", str(out), "--config", str(settings_with_2022)
+    )
     manifest = _rewritten(Path(f"{out}.manifest.json"), '"row_count": 3', '"row_count": 2')
 
     checked = run_hub("ledger", "verify", "--export", str(out), "--manifest", str(manifest), "--jwks", str(jwks))

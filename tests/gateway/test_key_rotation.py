@@ -125,3 +125,29 @@ def test_rotating_before_migrating_says_what_to_do_in_one_line(run_hub: RunHub, 
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("hub: error: ")
     assert result.stderr.strip().endswith("run `hub migrate` first")
+
+
+def test_rotating_the_document_key_keeps_the_old_one_published_and_is_audited(
+    run_hub: RunHub, settings_file: Path
+) -> None:
+    first = run_hub("keys", "rotate-document", "--config", str(settings_file))
+    second = run_hub("keys", "rotate-document", "--config", str(settings_file))
+
+    assert first.returncode == second.returncode == 0, (first.stderr, second.stderr)
+    kids = [result.stdout.split("document-signing key ")[1].split(",")[0] for result in (first, second)]
+    assert kids[0] != kids[1]
+    jwks = asyncio.run(_document_kids(settings_file))
+    assert jwks[-2:] == kids
+    assert len(jwks) == 3  # the first key, made on first use, and the two rotated in
+
+
+async def _document_kids(settings_file: Path) -> list[str]:
+    from config import load_settings
+    from gateway.bootstrap import open_hub
+
+    async with open_hub(load_settings(settings_file)) as hub:
+        audited = (await hub.access.audit.page(AuditQuery())).entries
+        assert [(entry.action, entry.details["use"]) for entry in audited] == [
+            (AuditAction.KEYS_ROTATED, "document")
+        ] * 2
+        return [key["kid"] for key in (await hub.handoff.jwks())["keys"] if key["alg"] == "Ed25519"]

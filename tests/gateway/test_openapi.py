@@ -92,7 +92,7 @@ async def test_every_api_operation_answers_401_without_credentials_exactly_when_
         declared = _schemes(operation)
         if response.status == 401:
             challenge = response.headers["WWW-Authenticate"].split(" ", maxsplit=1)[0]
-            assert declared == {CHALLENGE_SCHEMES[challenge]}, (method, path)
+            assert CHALLENGE_SCHEMES[challenge] in declared, (method, path)
             checked += 1
         else:
             assert not declared, (method, path, response.status)

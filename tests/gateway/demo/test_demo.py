@@ -29,7 +29,12 @@ def test_the_demo_runs_to_the_end_and_leaves_an_intact_ledger(run_hub: RunHub, t
     assert all(credits > 0 and hours > 0 for credits, hours in stored.values())
     assert re.search(r"chain intact: \d+ entries", output)
     assert "balances equal a full recomputation: yes" in output
-    assert re.search(r"\d+ of 30 people meet 2021", output)
+    meeting = re.search(r"(\d+) of 30 people meet 2021", output)
+    assert meeting is not None
+    issued = re.search(r"(\d+) certificates issued", output)
+    assert issued is not None
+    assert issued.group(1) == meeting.group(1) != "0"
+    assert re.search(r"verify one: http://127\.0\.0\.1:\d+/verify/2021-[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", output)
     assert re.search(r"files XXPX-2021-000001 .* it goes to\s+湖南省卫生健康委员会", output)
     assert re.search(r"corrected → \d+ counted, 0 counted before", output)
     assert re.search(r"the same file again → 0 counted, \d+ counted before", output)
