@@ -8,34 +8,33 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from adapters.ischinese.receiver import IschineseReceiver
 from config import Settings
 from gateway.bootstrap import open_hub
-from gateway.directory import HubLearnerDirectory
 from gateway.jobs import running_scheduler
-from gateway.keys import DELIVERIES, DIRECTORY, HUB, ISCHINESE, OPENAPI, STYLESHEET
+from gateway.keys import DELIVERIES, HUB, OPENAPI, STYLESHEET
 from gateway.openapi import openapi_document
 from gateway.pages.rendering import page_refusals
 from gateway.pages.stylesheet import load_stylesheet
 from gateway.problems import problem_middleware
 from gateway.routes import AREAS
+from gateway.vendors import check_registry
 from ledger.group_commit import running_group_commit
 
 REQUEST_BODY_BYTES_MAX = 1024 * 1024
 
 
 def create_app(settings: Settings, *, scheduler: bool = False) -> web.Application:
-    """The hub's aiohttp application; with ``scheduler`` it also runs the scheduled jobs."""
+    """The hub's aiohttp application; with ``scheduler`` it also runs the scheduled jobs.
+
+    Raises ``VendorNotReady`` when the registry of vendors disagrees with the vendor codes elsewhere.
+    """
+    check_registry()
     app = web.Application(middlewares=[problem_middleware, page_refusals], client_max_size=REQUEST_BODY_BYTES_MAX)
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
         async with open_hub(settings) as hub, running_group_commit(hub.ledger) as deliveries:
             app[HUB] = hub
             app[DELIVERIES] = deliveries
-            app[DIRECTORY] = directory = HubLearnerDirectory(hub.people, hub.handoff)
-            if (ischinese := settings.vendors.ischinese) is not None:
-                secrets = [secret.get_secret_value() for secret in ischinese.webhook_secrets]
-                app[ISCHINESE] = IschineseReceiver(secrets, directory)
             if not scheduler:
                 yield
                 return

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.ingestion.service import Ingestion
@@ -17,14 +18,16 @@ from adapters.ingestion.store import SqlIngestionStore
 from config import Settings
 from config.settings import YearRulesSettings
 from gateway.database import create_engine
+from gateway.directory import HubLearnerDirectory
 from gateway.labels import PeopleLabels
+from gateway.vendors import AdapterServices, VendorAdapters, check_registry, handoff_links
 from ledger.exports.service import Exports
 from ledger.exports.store import SqlExportStore
 from ledger.model import YearRules, parse_hours
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 from sso.access.service import Access
-from sso.handoff import Handoff, HandoffConfig, JwtPostVendor, LtiVendor, SigningAlgorithm, SqlHandoffStore, Vendor
+from sso.handoff import Handoff, HandoffConfig, SqlHandoffStore
 from sso.people.service import PeopleService
 from sso.personal_data import DataKeyring
 from sso.units.service import OrganisationService
@@ -44,6 +47,10 @@ class Hub:
     handoff: Handoff
     ingestion: Ingestion
     exports: Exports
+    directory: HubLearnerDirectory
+    http: httpx.AsyncClient
+    """The one HTTP client of the hub's outbound calls; each call states its own timeout."""
+    vendors: VendorAdapters
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -63,24 +70,7 @@ def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]
 
 def handoff_config(settings: Settings) -> HandoffConfig:
     """The handoff's view of the settings: the issuer, how each configured vendor is reached, the key schedule."""
-    vendors = settings.vendors
-    links: dict[Vendor, JwtPostVendor | LtiVendor] = {}
-    for vendor, jwt_post in ((Vendor.ISCHINESE, vendors.ischinese), (Vendor.WEBTRN, vendors.webtrn)):
-        if jwt_post is not None:
-            algorithm = SigningAlgorithm(jwt_post.jwt_alg.value)
-            links[vendor] = JwtPostVendor(vendor, jwt_post.name, algorithm, jwt_post.launch_url)
-    if (hnou := vendors.hnou) is not None:
-        links[Vendor.HNOU] = LtiVendor(
-            vendor=Vendor.HNOU,
-            name=hnou.name,
-            algorithm=SigningAlgorithm(hnou.jwt_alg.value),
-            login_url=hnou.login_url,
-            target_link_uri=hnou.target_link_uri,
-            client_id=hnou.client_id,
-            deployment_id=hnou.deployment_id,
-            redirect_uris=tuple(hnou.redirect_uris),
-        )
-    return HandoffConfig(settings.hub.base_url, links, settings.hub.key_activation_delay_seconds)
+    return HandoffConfig(settings.hub.base_url, handoff_links(settings), settings.hub.key_activation_delay_seconds)
 
 
 class HubNotReady(Exception):
@@ -105,6 +95,9 @@ def load_keyring(path: Path) -> DataKeyring:
 
 @asynccontextmanager
 async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
+    """Every service of the hub, closed again when the context ends. Raises ``HubNotReady`` and
+    ``VendorNotReady`` for what the hub cannot start without."""
+    check_registry()
     keyring = load_keyring(settings.hub.data_key_file)
     engine = create_engine(settings.hub.database_url)
     organisation = OrganisationService(engine)
@@ -112,19 +105,24 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     ledger = Ledger(SqlLedgerStore(engine), ledger_rules(settings.rules))
     people = PeopleService(engine, keyring, organisation)
     handoff = Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings))
+    directory = HubLearnerDirectory(people, handoff)
     try:
-        yield Hub(
-            settings=settings,
-            engine=engine,
-            keyring=keyring,
-            ledger=ledger,
-            organisation=organisation,
-            people=people,
-            access=Access.on(engine),
-            handoff=handoff,
-            ingestion=ingestion,
-            exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
-        )
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            yield Hub(
+                settings=settings,
+                engine=engine,
+                keyring=keyring,
+                ledger=ledger,
+                organisation=organisation,
+                people=people,
+                access=Access.on(engine),
+                handoff=handoff,
+                ingestion=ingestion,
+                exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
+                directory=directory,
+                http=http,
+                vendors=VendorAdapters.build(settings, AdapterServices(ledger, directory, keyring, engine, http)),
+            )
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write
         await engine.dispose()

@@ -25,6 +25,7 @@ from gateway.commands import pull as pull_commands
 from gateway.commands import tokens as token_commands
 from gateway.database import migrate as migrate_database
 from gateway.jobs import running_scheduler
+from gateway.vendors import VendorNotReady
 from ledger.errors import LedgerError
 from ledger.model import format_hours
 from sso.errors import IdentityError
@@ -163,7 +164,15 @@ def main() -> None:
         _fail(error.format_message(), error.exit_code)
     except typer.Abort:
         _fail("aborted", EXIT_FAILURE)
-    except (SettingsError, CommandFailed, LedgerError, HubNotReady, IdentityError, AdapterError) as error:
+    except (
+        SettingsError,
+        CommandFailed,
+        LedgerError,
+        HubNotReady,
+        VendorNotReady,
+        IdentityError,
+        AdapterError,
+    ) as error:
         _fail(str(error), EXIT_FAILURE)
     except (DBAPIError, OSError):
         # The driver's message may carry the database URL and its password: say only what failed.

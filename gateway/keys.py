@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from adapters.ischinese.receiver import IschineseReceiver
-from adapters.ports import LearnerDirectory
 from gateway.bootstrap import Hub
 from gateway.pages.stylesheet import Stylesheet
 from ledger.group_commit import GroupCommitter
@@ -13,6 +11,4 @@ from ledger.group_commit import GroupCommitter
 HUB = web.AppKey("hub", Hub)
 OPENAPI = web.AppKey("openapi", dict[str, object])
 DELIVERIES = web.AppKey("deliveries", GroupCommitter)
-DIRECTORY = web.AppKey("directory", LearnerDirectory)
-ISCHINESE = web.AppKey("ischinese", IschineseReceiver)
 STYLESHEET = web.AppKey("stylesheet", Stylesheet)

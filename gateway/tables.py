@@ -1,7 +1,8 @@
 """The gateway's table: the runs of scheduled jobs and of pulls started by hand.
 
-A run is written when it starts and again when it ends, so that a run cut off by a crash stays
-``running`` for an operator to see. The health view reads a vendor's last successful pull here.
+A run is written when it ends, succeeded or failed (a run cut off by a crash leaves no row). The
+scheduler reads the successful ones to run a job once a period across processes, and the health
+view a vendor's last successful pull.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ class JobRunRow(SQLModel, table=True):
     started_by: str = Field(max_length=64)
     """``scheduler`` or ``command_line``, with the host and process that ran it."""
     started_at: datetime
-    finished_at: datetime | None = None
+    finished_at: datetime
     outcome: str = Field(max_length=16)
-    """``running``, ``succeeded`` or ``failed``."""
+    """``succeeded`` or ``failed``."""
     detail: str | None = Field(default=None, max_length=500)
     """What a run did (its counts) or the kind of error that stopped it; never a secret or personal data."""

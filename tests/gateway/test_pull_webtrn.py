@@ -158,7 +158,7 @@ def test_hub_pull_webtrn_without_webtrn_configured_says_so(run_hub: RunHub, tmp_
 
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        "hub: error: invalid setting vendors.webtrn: is required to pull from webtrn"
+        "hub: error: webtrn is not configured: add a [vendors.webtrn] section to the settings to pull from webtrn"
     )
 
 

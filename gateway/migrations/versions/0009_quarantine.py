@@ -73,7 +73,7 @@ def upgrade() -> None:
         sa.Column("vendor", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("started_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("finished_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.PrimaryKeyConstraint("id"),
