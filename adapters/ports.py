@@ -4,7 +4,8 @@ Protocols every vendor's adapter meets, each the capabilities its vendor offers:
 - ``WebhookReceiver``: a webhook the vendor pushes, into a ledger delivery (or an account link);
 - ``PagePuller``: the vendor's pages pulled from where the last pull stopped;
 - ``BatchFetcher``: one day's batch of records (a daily file), as deliveries;
-- ``HeldRecordTranslator``: a record the ledger held, translated again now (its person may be known).
+- ``HeldRecordTranslator``: a record the adapter held, shown to an operator with personal data masked,
+  and translated again now (its person may be known since).
 
 The handoff each vendor takes is built from its settings by the gateway's registry of vendors.
 """
@@ -98,8 +99,16 @@ class BatchFetcher(Protocol):
         adapter's ``AdapterError`` when the batch cannot be read to its end."""
 
 
+HeldView = Mapping[str, object]
+"""A held record's fields as an operator sees them: JSON values, personal data masked."""
+
+
 @runtime_checkable
 class HeldRecordTranslator(Protocol):
+    def show_held(self, record: HeldRecord) -> HeldView:
+        """The fields of a record the adapter held, personal data masked (an ID number keeps its
+        first 6 and last 4 characters, a name its first character)."""
+
     async def translate_held(self, record: HeldRecord) -> Command:
         """The command a record the adapter held (an unknown person, a malformed record) asks for
         now: a ``Hold`` again while its person is still unknown. Raises ``DeliveryInvalid`` naming

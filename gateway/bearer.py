@@ -24,6 +24,7 @@ from typing import ClassVar, Final
 import structlog
 from aiohttp import hdrs, web
 
+from adapters.errors import AdapterError
 from gateway.keys import HUB
 from gateway.sessions import session_token_of
 from ledger.errors import LedgerError
@@ -182,7 +183,7 @@ async def audited(
     except OutOfReach:
         await _record(request, caller, action, note, AuditOutcome.DENIED)
         raise
-    except (IdentityError, LedgerError) as error:
+    except (IdentityError, LedgerError, AdapterError) as error:
         note.details["error"] = str(getattr(error, "code", "error"))
         await _record(request, caller, action, note, AuditOutcome.REFUSED)
         raise

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.ingestion.service import Ingestion
 from adapters.ingestion.store import SqlIngestionStore
+from adapters.quarantine.service import Quarantine
 from config import Settings
 from config.settings import YearRulesSettings
 from gateway.database import create_engine
@@ -51,6 +52,7 @@ class Hub:
     http: httpx.AsyncClient
     """The one HTTP client of the hub's outbound calls; each call states its own timeout."""
     vendors: VendorAdapters
+    quarantine: Quarantine
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -108,6 +110,7 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     directory = HubLearnerDirectory(people, handoff)
     try:
         async with httpx.AsyncClient(follow_redirects=False) as http:
+            vendors = VendorAdapters.build(settings, AdapterServices(ledger, directory, keyring, engine, http))
             yield Hub(
                 settings=settings,
                 engine=engine,
@@ -121,7 +124,8 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
                 exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
                 directory=directory,
                 http=http,
-                vendors=VendorAdapters.build(settings, AdapterServices(ledger, directory, keyring, engine, http)),
+                vendors=vendors,
+                quarantine=Quarantine(ledger, vendors.translators),
             )
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write

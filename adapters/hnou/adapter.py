@@ -8,6 +8,7 @@ translated, and nothing of it is logged.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime
@@ -16,13 +17,13 @@ from decimal import Decimal
 from adapters.errors import DeliveryInvalid
 from adapters.hnou.daily import HEADER, DailyFileClient
 from adapters.hnou.form import FORM_BODY_BYTES_MAX
-from adapters.hnou.model import DAILY_FILE, FORM, Completion, Revocation, read_record
+from adapters.hnou.model import DAILY_FILE, FORM, Completion, Field, Revocation, read_record
 from adapters.hnou.receiver import HnouReceiver
 from adapters.hnou.translation import Translator
-from adapters.ports import AccountLink, InboundWebhook
+from adapters.ports import AccountLink, HeldView, InboundWebhook
 from ledger.errors import FieldError
-from ledger.model import Command, Delivery, HeldRecord, HoldReason, Subject
-from sso.id_numbers import IdNumber
+from ledger.model import Command, Delivery, HeldRecord, HoldReason, Subject, format_hours, parse_hours
+from sso.id_numbers import IdNumber, mask_id_number, mask_id_numbers_in, mask_name
 
 
 class HnouAdapter:
@@ -40,6 +41,23 @@ class HnouAdapter:
 
     def deliveries(self, day: date) -> AsyncIterator[Delivery]:
         return self._daily_files.deliveries(day)
+
+    def show_held(self, record: HeldRecord) -> HeldView:
+        """A held record decrypted, its ID number and the learner's name masked."""
+        plaintext = self._translator.unseal(record.payload)
+        if record.reason == HoldReason.UNKNOWN_PERSON.value:
+            completion = held_completion(plaintext)
+            return {
+                "record_no": completion.record_no,
+                "id_number_masked": mask_id_number(completion.id_number),
+                "learner_name_masked": mask_name(completion.learner_name),
+                "course_code": completion.course_code,
+                "course_title": completion.course_title,
+                "subject": completion.subject.value,
+                "hours": format_hours(parse_hours(completion.hours)),
+                "completed_at": completion.completed_at.isoformat(),
+            }
+        return {"line": masked_line(plaintext)}
 
     async def translate_held(self, record: HeldRecord) -> Command:
         if record.reason == HoldReason.UNKNOWN_PERSON.value:
@@ -62,6 +80,22 @@ def held_completion(plaintext: str) -> Completion:
         completed_at=datetime.fromisoformat(document["completed_at"]),
         learner_name=document["learner_name"],
     )
+
+
+def masked_line(plaintext: str) -> str:
+    """A daily file's line with its name column (the third field, even of a line with too few or too
+    many) masked, and anything shaped like an ID number masked."""
+    try:
+        fields = next(csv.reader([plaintext.replace("\n", " ")]), [])
+    except csv.Error:
+        fields = []
+    name_column = HEADER.index(DAILY_FILE.name(Field.NAME))
+    if len(fields) > name_column:
+        fields[name_column] = mask_name(fields[name_column])
+        text = io.StringIO()
+        csv.writer(text, lineterminator="").writerow(fields)
+        plaintext = text.getvalue()
+    return mask_id_numbers_in(plaintext)
 
 
 def held_line(plaintext: str) -> Completion | Revocation:

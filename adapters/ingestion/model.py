@@ -23,7 +23,7 @@ from typing import Final, TypeVar
 from adapters.errors import AdapterError, DeliveryInvalid
 from adapters.ingestion.errors import InvalidEventQuery
 from ledger.errors import FieldError
-from ledger.model import EntryKind, OutcomeKind, Source, utc_text
+from ledger.model import Decision, EntryKind, OutcomeKind, Source, utc_text
 
 __all__ = [
     "EVENTS_PAGE_SIZE_DEFAULT",
@@ -156,12 +156,15 @@ class RefusalCount:
 
 
 class EventOutcome(enum.StrEnum):
-    """What became of a delivery: the ledger's outcomes, or refused before it reached the ledger."""
+    """What became of a delivery: the ledger's outcomes (a held one, once an operator decided, is
+    released or rejected), or refused before it reached the ledger."""
 
     APPENDED = OutcomeKind.APPENDED.value
     DUPLICATE = OutcomeKind.DUPLICATE.value
     HELD = OutcomeKind.HELD.value
     PENDING = OutcomeKind.PENDING.value
+    RELEASED = Decision.RELEASED.value
+    REJECTED = Decision.REJECTED.value
     REFUSED = "refused"
 
 
@@ -192,7 +195,7 @@ class IngestionEvent:
     record_id: str | None
     kind: EntryKind | None
     reason: str | None
-    """The held record's reason (conflict, unknown_person, malformed) or the refusal's."""
+    """The held record's reason (conflict, unknown_person, malformed; kept once it is decided) or the refusal's."""
     fields: tuple[str, ...]
     count: int
     received_at: datetime
@@ -229,8 +232,8 @@ class EventPage:
 
 @dataclass(frozen=True, slots=True)
 class VendorSummary:
-    """What one vendor delivered in a window: counts by outcome, held by reason, refused by reason,
-    and when the last delivery that reached the ledger was received."""
+    """What one vendor delivered in a window: counts by outcome, held (still waiting for an operator)
+    by reason, refused by reason, and when the last delivery that reached the ledger was received."""
 
     vendor: Source
     outcomes: Mapping[EventOutcome, int] = field(default_factory=lambda: MappingProxyType({}))

@@ -11,9 +11,19 @@ from decimal import Decimal
 from adapters.errors import DeliveryInvalid
 from adapters.ischinese.receiver import IschineseReceiver
 from adapters.ischinese.webhook import VENDOR, WEBHOOK_BODY_BYTES_MAX, CompletionCreated
-from adapters.ports import AccountLink, InboundWebhook, LearnerDirectory
+from adapters.ports import AccountLink, HeldView, InboundWebhook, LearnerDirectory
 from ledger.errors import FieldError
-from ledger.model import HUNDREDTHS_PER_HOUR, Command, Delivery, HeldRecord, HoldReason, Subject, sha256_hex
+from ledger.model import (
+    HUNDREDTHS_PER_HOUR,
+    Command,
+    Delivery,
+    HeldRecord,
+    HoldReason,
+    Subject,
+    format_hours,
+    parse_hours,
+    sha256_hex,
+)
 
 
 class IschineseAdapter:
@@ -26,6 +36,23 @@ class IschineseAdapter:
 
     async def receive(self, webhook: InboundWebhook, now: datetime) -> Delivery | AccountLink:
         return await self._receiver.receive(webhook.headers, webhook.body, now)
+
+    def show_held(self, record: HeldRecord) -> HeldView:
+        """A held completion as it came; a pairwise ``sub`` is no personal data (it names nobody outside the hub)."""
+        if record.reason != HoldReason.UNKNOWN_PERSON.value:
+            return {"detail": record.detail}
+        completion = held_completion(record.payload)
+        return {
+            "completion_id": completion.completion_id,
+            "sub": completion.sub,
+            "course": {
+                "id": completion.course_id,
+                "title": completion.course_title,
+                "subject": completion.subject.value,
+            },
+            "hours": format_hours(parse_hours(completion.hours)),
+            "completed_at": completion.completed_at.isoformat(),
+        }
 
     async def translate_held(self, record: HeldRecord) -> Command:
         """A completion held for an unknown ``sub``, as a credit once the ``sub`` names a person."""

@@ -10,12 +10,22 @@ from datetime import datetime
 from decimal import Decimal
 
 from adapters.errors import DeliveryInvalid
-from adapters.ports import LearnerDirectory, PullReport
+from adapters.ports import HeldView, LearnerDirectory, PullReport
 from adapters.webtrn.client import WebtrnAccount, open_client
 from adapters.webtrn.pages import ItemReader, Status, WebtrnItem
 from adapters.webtrn.puller import Recorder, WebtrnPuller
 from ledger.errors import FieldError
-from ledger.model import HUNDREDTHS_PER_HOUR, Command, HeldRecord, HoldReason, Subject, sha256_hex
+from ledger.model import (
+    HUNDREDTHS_PER_HOUR,
+    Command,
+    HeldRecord,
+    HoldReason,
+    Subject,
+    format_hours,
+    parse_hours,
+    sha256_hex,
+)
+from sso.id_numbers import mask_id_numbers_in
 
 
 class WebtrnAdapter:
@@ -35,6 +45,22 @@ class WebtrnAdapter:
         async with open_client(self._account) as client:
             puller = WebtrnPuller(client, self._ledger, self._directory, start=self._start)
             return await puller.pull(progress)
+
+    def show_held(self, record: HeldRecord) -> HeldView:
+        """A held item: an unknown learner's fields, or a malformed item's text with anything shaped
+        like an ID number masked (the vendor may have put one anywhere)."""
+        if record.reason == HoldReason.UNKNOWN_PERSON.value:
+            item = held_item(record.payload)
+            return {
+                "id": item.record_id,
+                "sub": item.sub,
+                "course_code": item.course_code,
+                "course_name": item.course_name,
+                "subject": item.subject.value,
+                "hours": format_hours(parse_hours(item.hours)),
+                "finished_at": item.finished_at.isoformat(),
+            }
+        return {"item": mask_id_numbers_in(record.payload)}
 
     async def translate_held(self, record: HeldRecord) -> Command:
         if record.reason == HoldReason.UNKNOWN_PERSON.value:

@@ -290,6 +290,9 @@ class AuditAction(StrEnum):
     ID_NUMBER_CORRECTED = "person.id_number_corrected"
     PERSON_DEACTIVATED = "person.deactivated"
     AUDIT_LOG_READ = "audit_log.read"
+    QUARANTINE_READ = "quarantine.read"
+    HELD_RECORD_RELEASED = "quarantine.released"
+    HELD_RECORD_REJECTED = "quarantine.rejected"
     KEYS_ROTATED = "keys.rotated"
     LEDGER_EXPORTED = "ledger.exported"
     EXPORT_MANIFEST_READ = "ledger.export_manifest_read"
@@ -316,6 +319,7 @@ class TargetKind(StrEnum):
     AUDIT_LOG = "audit_log"
     LEDGER = "ledger"
     EXPORT = "export"
+    HELD_RECORD = "held_record"
 
 
 @dataclass(frozen=True, slots=True)
