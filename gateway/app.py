@@ -11,7 +11,8 @@ from aiohttp import web
 from config import Settings
 from gateway.bootstrap import open_hub
 from gateway.jobs import running_scheduler
-from gateway.keys import DELIVERIES, HUB, OPENAPI, STYLESHEET
+from gateway.keys import DELIVERIES, HUB, METRICS, OPENAPI, STYLESHEET, VENDOR_HEALTH
+from gateway.metrics import metrics_registry
 from gateway.openapi import openapi_document
 from gateway.pages.rendering import page_refusals
 from gateway.pages.stylesheet import load_stylesheet
@@ -48,4 +49,5 @@ def create_app(settings: Settings, *, scheduler: bool = False) -> web.Applicatio
     for area in AREAS:
         app.add_routes(area.routes)
     app[OPENAPI] = openapi_document(AREAS)
+    app[METRICS], app[VENDOR_HEALTH] = metrics_registry()
     return app

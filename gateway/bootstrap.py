@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.ingestion.ports import NoDiscrepancyRecords, OpenDiscrepancies
 from adapters.ingestion.service import Ingestion
 from adapters.ingestion.store import SqlIngestionStore
 from adapters.quarantine.service import Quarantine
@@ -21,6 +22,7 @@ from config.settings import YearRulesSettings
 from gateway.database import create_engine
 from gateway.directory import HubLearnerDirectory
 from gateway.labels import PeopleLabels
+from gateway.runs import JobRuns
 from gateway.vendors import AdapterServices, VendorAdapters, check_registry, handoff_links
 from ledger.exports.service import Exports
 from ledger.exports.store import SqlExportStore
@@ -53,6 +55,9 @@ class Hub:
     """The one HTTP client of the hub's outbound calls; each call states its own timeout."""
     vendors: VendorAdapters
     quarantine: Quarantine
+    runs: JobRuns
+    discrepancies: OpenDiscrepancies
+    """Open discrepancies per vendor: none while the hub keeps no record of them (no reconciliation yet)."""
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -126,6 +131,8 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
                 http=http,
                 vendors=vendors,
                 quarantine=Quarantine(ledger, vendors.translators),
+                runs=JobRuns(engine),
+                discrepancies=NoDiscrepancyRecords(),
             )
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write

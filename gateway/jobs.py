@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from config import Settings
 from gateway.bootstrap import Hub
 from gateway.pulls import describe, describe_pull, store_daily_file
-from gateway.runs import JobRuns, RunOutcome, this_process
+from gateway.runs import RunOutcome, this_process
 from ledger.model import BEIJING, Source
 
 MISFIRE_GRACE_SECONDS: Final = 3600
@@ -134,7 +134,7 @@ async def run_exclusively(hub: Hub, name: str) -> bool:
         try:
             await connection.commit()
             since = datetime.now(BEIJING) - spacing(job.schedule(hub.settings))
-            if await JobRuns(hub.engine).succeeded_since(name, since):
+            if await hub.runs.succeeded_since(name, since):
                 log.info("job_skipped", job=name, reason="ran elsewhere this period")
                 return False
             await _run_logged(hub, name, job)
@@ -149,9 +149,8 @@ async def recorded_run(hub: Hub, name: str, vendor: Source | None, starter: str)
     """A block recorded as one run of a job when it ends: succeeded, with the lines the block
     appends, or failed, with the kind of error that ended it, which is raised on even when the run
     cannot be recorded."""
-    runs = JobRuns(hub.engine)
-    started_at, said = runs.now(), list[str]()
-    record = functools.partial(runs.record, name, vendor, started_by=this_process(starter), started_at=started_at)
+    started_at, said = hub.runs.now(), list[str]()
+    record = functools.partial(hub.runs.record, name, vendor, started_by=this_process(starter), started_at=started_at)
     try:
         yield said
     except BaseException as error:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from gateway.bootstrap import Hub
+from gateway.metrics import VendorHealthCollector
 from gateway.pages.stylesheet import Stylesheet
 from ledger.group_commit import GroupCommitter
 
@@ -12,3 +14,5 @@ HUB = web.AppKey("hub", Hub)
 OPENAPI = web.AppKey("openapi", dict[str, object])
 DELIVERIES = web.AppKey("deliveries", GroupCommitter)
 STYLESHEET = web.AppKey("stylesheet", Stylesheet)
+METRICS = web.AppKey("metrics", CollectorRegistry)
+VENDOR_HEALTH = web.AppKey("vendor_health", VendorHealthCollector)

@@ -29,6 +29,7 @@ __all__ = [
     "EVENTS_PAGE_SIZE_DEFAULT",
     "EVENTS_PAGE_SIZE_MAX",
     "VENDORS",
+    "DeliveryCounts",
     "EventOrigin",
     "EventOutcome",
     "EventPage",
@@ -38,6 +39,7 @@ __all__ = [
     "Refusal",
     "RefusalBucket",
     "RefusalCount",
+    "VendorHealth",
     "VendorSummary",
     "Window",
     "decode_cursor",
@@ -245,6 +247,41 @@ class VendorSummary:
     def arrived(self) -> int:
         """Every delivery counted: those the ledger took and those refused at the door."""
         return sum(self.outcomes.values())
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounts:
+    """One vendor's deliveries as the database holds them: the last one the ledger took, how many it
+    stored (appended, duplicate, pending), how many were refused at the door (within the refusals'
+    retention), and how many held records still wait for an operator."""
+
+    last_delivery_at: datetime | None = None
+    stored: int = 0
+    refused: int = 0
+    quarantined: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VendorHealth:
+    """How one vendor stands: configured or not, its deliveries, its last successful pull, and the
+    discrepancies with it still open."""
+
+    vendor: Source
+    configured: bool
+    deliveries: DeliveryCounts
+    last_pull_at: datetime | None
+    open_discrepancies: int
+
+    @property
+    def last_success_at(self) -> datetime | None:
+        """The later of the last delivery the ledger took and the last successful pull."""
+        moments = [moment for moment in (self.deliveries.last_delivery_at, self.last_pull_at) if moment is not None]
+        return max(moments, default=None)
+
+    def lag_seconds(self, now: datetime) -> float | None:
+        """How long since the last success; ``None`` when there was none."""
+        last = self.last_success_at
+        return None if last is None else max(0.0, (now - last).total_seconds())
 
 
 def page_of(candidates: Iterable[IngestionEvent], limit: int) -> EventPage:

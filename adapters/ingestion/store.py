@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.ingestion.errors import IngestionUnavailable
 from adapters.ingestion.model import (
     VENDORS,
+    DeliveryCounts,
     EventOrigin,
     EventOutcome,
     EventPage,
@@ -84,6 +85,36 @@ class SqlIngestionStore:
                     rows = await connection.execute(_refusals(vendor, query))
                     candidates += (_refusal_event(row) for row in rows)
         return page_of(candidates, query.limit)
+
+    async def delivery_counts(self) -> dict[Source, DeliveryCounts]:
+        """Each vendor's deliveries of all time (refusals within their retention). Raises ``IngestionUnavailable``."""
+        stored_outcomes = [kind.value for kind in (OutcomeKind.APPENDED, OutcomeKind.DUPLICATE, OutcomeKind.PENDING)]
+        receipts = select(
+            RECEIPT.c.source,
+            func.max(RECEIPT.c.received_at).label("last_at"),
+            func.count().filter(RECEIPT.c.outcome.in_(stored_outcomes)).label("stored"),
+        ).group_by(RECEIPT.c.source)
+        refused = select(REFUSAL.c.vendor, func.sum(REFUSAL.c["count"]).label("refused")).group_by(REFUSAL.c.vendor)
+        quarantined = (
+            select(HELD.c.source, func.count().label("quarantined"))
+            .select_from(HELD.outerjoin(DECISION, DECISION.c.held_id == HELD.c.id))
+            .where(DECISION.c.held_id.is_(None))
+            .group_by(HELD.c.source)
+        )
+        async with _translated(), self._engine.connect() as connection:
+            receipt_rows = {row.source: row for row in await connection.execute(receipts)}
+            refused_rows = {row.vendor: int(row.refused) for row in await connection.execute(refused)}
+            held_rows = {row.source: int(row.quarantined) for row in await connection.execute(quarantined)}
+        counts = {}
+        for vendor in VENDORS:
+            receipt = receipt_rows.get(vendor.value)
+            counts[vendor] = DeliveryCounts(
+                last_delivery_at=None if receipt is None else receipt.last_at,
+                stored=0 if receipt is None else int(receipt.stored),
+                refused=refused_rows.get(vendor.value, 0),
+                quarantined=held_rows.get(vendor.value, 0),
+            )
+        return counts
 
     async def summary(self, window: Window) -> tuple[VendorSummary, ...]:
         """What each vendor delivered in the window. Raises ``IngestionUnavailable``."""

@@ -7,9 +7,20 @@ from types import ModuleType
 
 from gateway.pages import assets
 from gateway.pages import staff as staff_pages
-from gateway.routes import exports, handoff, health, hnou, ingestion, ischinese, operators, quarantine, staff
+from gateway.routes import (
+    exports,
+    handoff,
+    health,
+    hnou,
+    ingestion,
+    ischinese,
+    monitoring,
+    operators,
+    quarantine,
+    staff,
+)
 
 AREAS: tuple[ModuleType, ...] = (
-    *(health, staff, operators, handoff, ischinese, hnou, ingestion, exports, quarantine),
+    *(health, staff, operators, handoff, ischinese, hnou, ingestion, exports, quarantine, monitoring),
     *(assets, staff_pages),
 )
