@@ -159,6 +159,10 @@ class VendorAdapters:
 
     def __init__(self, adapters: Mapping[Source, HeldRecordTranslator]) -> None:
         self._adapters = dict(adapters)
+        # Found once: a webhook asks for its receiver on every delivery.
+        self._receivers = {
+            vendor: adapter for vendor, adapter in adapters.items() if isinstance(adapter, WebhookReceiver)
+        }
 
     @classmethod
     def build(
@@ -175,8 +179,7 @@ class VendorAdapters:
 
     def receiver(self, vendor: Source) -> WebhookReceiver | None:
         """The vendor's receiver of webhooks, or ``None`` when it is not configured."""
-        adapter = self._adapters.get(vendor)
-        return adapter if isinstance(adapter, WebhookReceiver) else None
+        return self._receivers.get(vendor)
 
     def puller(self, vendor: Source) -> PagePuller:
         """The vendor's puller; raises ``VendorNotReady`` when it is not configured (or pulls nothing)."""
