@@ -6,8 +6,8 @@ ledger held, naming it in ``reverses_seq``. The unique key of (record_id, source
 partial unique indexes: one first credit per record, and one reversal and one replacement per entry.
 On SQLite the table is rebuilt for that, and its append-only triggers are made again.
 
-Revision ID: 0009
-Revises: 0007
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0007"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
