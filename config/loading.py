@@ -24,6 +24,7 @@ from config.errors import SettingProblem, SettingsError
 from config.settings import (
     ENVIRONMENT_DELIMITER,
     ENVIRONMENT_PREFIX,
+    VENDOR_CODES,
     KeyedValueError,
     Settings,
 )
@@ -295,6 +296,8 @@ def _problem_from(detail: ErrorDetails) -> SettingProblem:
         key = _dotted(key, cause.key)
     if "[key]" in detail["loc"]:
         message = f"invalid key: {message}"
+    if detail["type"] == "extra_forbidden" and len(location) == 2 and location[0] == "vendors":
+        message = f"unknown vendor code: the codes are {', '.join(sorted(VENDOR_CODES))}"
     return SettingProblem(key or "settings", message)
 
 

@@ -8,18 +8,18 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from adapters.ischinese.receiver import IschineseReceiver
 from config import Settings
 from gateway.bootstrap import open_hub
-from gateway.directory import HubLearnerDirectory
 from gateway.jobs import running_scheduler
-from gateway.keys import DELIVERIES, DIRECTORY, HUB, ISCHINESE, OPENAPI, STYLESHEET, VERIFY_THROTTLE
+from gateway.keys import DELIVERIES, HUB, METRICS, OPENAPI, STYLESHEET, VENDOR_HEALTH, VERIFY_THROTTLE
+from gateway.metrics import metrics_registry
 from gateway.openapi import openapi_document
 from gateway.pages.rendering import page_refusals
 from gateway.pages.stylesheet import load_stylesheet
 from gateway.problems import problem_middleware
 from gateway.routes import AREAS
 from gateway.throttle import ClientThrottle
+from gateway.vendors import check_registry
 from ledger.group_commit import running_group_commit
 from sso.certificates.service import running_reviews
 
@@ -27,7 +27,11 @@ REQUEST_BODY_BYTES_MAX = 1024 * 1024
 
 
 def create_app(settings: Settings, *, scheduler: bool = False) -> web.Application:
-    """The hub's aiohttp application; with ``scheduler`` it also runs the scheduled jobs."""
+    """The hub's aiohttp application; with ``scheduler`` it also runs the scheduled jobs.
+
+    Raises ``VendorNotReady`` when the registry of vendors disagrees with the vendor codes elsewhere.
+    """
+    check_registry()
     app = web.Application(middlewares=[problem_middleware, page_refusals], client_max_size=REQUEST_BODY_BYTES_MAX)
     app[VERIFY_THROTTLE] = ClientThrottle(settings.certificates.verify_requests_per_minute)
 
@@ -40,10 +44,6 @@ def create_app(settings: Settings, *, scheduler: bool = False) -> web.Applicatio
             hub.certificates.check_font()  # a missing font stops start-up, not the first download
             app[HUB] = hub
             app[DELIVERIES] = deliveries
-            app[DIRECTORY] = directory = HubLearnerDirectory(hub.people, hub.handoff)
-            if (ischinese := settings.vendors.ischinese) is not None:
-                secrets = [secret.get_secret_value() for secret in ischinese.webhook_secrets]
-                app[ISCHINESE] = IschineseReceiver(secrets, directory)
             if not scheduler:
                 yield
                 return
@@ -57,4 +57,5 @@ def create_app(settings: Settings, *, scheduler: bool = False) -> web.Applicatio
     for area in AREAS:
         app.add_routes(area.routes)
     app[OPENAPI] = openapi_document(AREAS)
+    app[METRICS], app[VENDOR_HEALTH] = metrics_registry()
     return app

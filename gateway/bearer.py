@@ -24,6 +24,7 @@ from typing import ClassVar, Final
 import structlog
 from aiohttp import hdrs, web
 
+from adapters.errors import AdapterError
 from gateway.keys import HUB
 from gateway.sessions import session_token_of
 from ledger.errors import LedgerError
@@ -195,7 +196,7 @@ async def audited_act(
     except OutOfReach:
         await _record(audit, actor, action, note, AuditOutcome.DENIED)
         raise
-    except (IdentityError, LedgerError, TrainingsError, SupervisionError) as error:
+    except (IdentityError, LedgerError, AdapterError, TrainingsError, SupervisionError) as error:
         note.details["error"] = str(getattr(error, "code", "error"))
         await _record(audit, actor, action, note, AuditOutcome.REFUSED)
         raise

@@ -10,15 +10,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.ingestion.ports import NoDiscrepancyRecords, OpenDiscrepancies
 from adapters.ingestion.service import Ingestion
 from adapters.ingestion.store import SqlIngestionStore
+from adapters.quarantine.service import Quarantine
 from config import Settings
 from config.settings import YearRulesSettings
 from gateway.database import create_engine
-from gateway.directory import PeopleRegistry
+from gateway.directory import HubLearnerDirectory, PeopleRegistry
 from gateway.labels import PeopleLabels
+from gateway.runs import JobRuns
+from gateway.vendors import AdapterServices, VendorAdapters, check_registry, handoff_links
 from ledger.exports.service import Exports
 from ledger.exports.store import SqlExportStore
 from ledger.model import YearRules, parse_hours
@@ -28,7 +33,7 @@ from sso.access.service import Access
 from sso.certificates.pdf import CertificatePdf
 from sso.certificates.service import Certificates, CertificatesConfig
 from sso.certificates.store import SqlCertificateStore
-from sso.handoff import Handoff, HandoffConfig, JwtPostVendor, LtiVendor, SigningAlgorithm, SqlHandoffStore, Vendor
+from sso.handoff import Handoff, HandoffConfig, SqlHandoffStore
 from sso.messages.service import Messages
 from sso.messages.store import SqlMessageStore
 from sso.people.service import PeopleService
@@ -58,6 +63,14 @@ class Hub:
     supervision: Supervision
     messages: Messages
     certificates: Certificates
+    directory: HubLearnerDirectory
+    http: httpx.AsyncClient
+    """The one HTTP client of the hub's outbound calls; each call states its own timeout."""
+    vendors: VendorAdapters
+    quarantine: Quarantine
+    runs: JobRuns
+    discrepancies: OpenDiscrepancies
+    """Open discrepancies per vendor: none while the hub keeps no record of them (no reconciliation yet)."""
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -77,24 +90,7 @@ def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]
 
 def handoff_config(settings: Settings) -> HandoffConfig:
     """The handoff's view of the settings: the issuer, how each configured vendor is reached, the key schedule."""
-    vendors = settings.vendors
-    links: dict[Vendor, JwtPostVendor | LtiVendor] = {}
-    for vendor, jwt_post in ((Vendor.ISCHINESE, vendors.ischinese), (Vendor.WEBTRN, vendors.webtrn)):
-        if jwt_post is not None:
-            algorithm = SigningAlgorithm(jwt_post.jwt_alg.value)
-            links[vendor] = JwtPostVendor(vendor, jwt_post.name, algorithm, jwt_post.launch_url)
-    if (hnou := vendors.hnou) is not None:
-        links[Vendor.HNOU] = LtiVendor(
-            vendor=Vendor.HNOU,
-            name=hnou.name,
-            algorithm=SigningAlgorithm(hnou.jwt_alg.value),
-            login_url=hnou.login_url,
-            target_link_uri=hnou.target_link_uri,
-            client_id=hnou.client_id,
-            deployment_id=hnou.deployment_id,
-            redirect_uris=tuple(hnou.redirect_uris),
-        )
-    return HandoffConfig(settings.hub.base_url, links, settings.hub.key_activation_delay_seconds)
+    return HandoffConfig(settings.hub.base_url, handoff_links(settings), settings.hub.key_activation_delay_seconds)
 
 
 class HubNotReady(Exception):
@@ -119,6 +115,9 @@ def load_keyring(path: Path) -> DataKeyring:
 
 @asynccontextmanager
 async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
+    """Every service of the hub, closed again when the context ends. Raises ``HubNotReady`` and
+    ``VendorNotReady`` for what the hub cannot start without."""
+    check_registry()
     keyring = load_keyring(settings.hub.data_key_file)
     engine = create_engine(settings.hub.database_url)
     organisation = OrganisationService(engine)
@@ -128,32 +127,41 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     people = PeopleService(engine, keyring, organisation)
     handoff = Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings))
     trainings = SqlTrainingsStore(engine, keyring)
+    directory = HubLearnerDirectory(people, handoff)
     try:
-        yield Hub(
-            settings=settings,
-            engine=engine,
-            keyring=keyring,
-            ledger=ledger,
-            organisation=organisation,
-            people=people,
-            access=Access.on(engine),
-            handoff=handoff,
-            ingestion=ingestion,
-            exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
-            offline_trainings=OfflineTrainings(trainings, ledger, PeopleRegistry(people), rules),
-            continuing_education=ContinuingEducation(trainings, ledger, PeopleRegistry(people), rules),
-            supervision=Supervision.on(engine, evaluations=ledger, rosters=people, organisation=organisation),
-            messages=Messages(SqlMessageStore(engine)),
-            certificates=Certificates(
-                SqlCertificateStore(engine),
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            vendors = VendorAdapters.build(settings, AdapterServices(ledger, directory, keyring, engine, http))
+            yield Hub(
+                settings=settings,
+                engine=engine,
+                keyring=keyring,
                 ledger=ledger,
-                people=people,
                 organisation=organisation,
+                people=people,
+                access=Access.on(engine),
                 handoff=handoff,
-                renderer=CertificatePdf(settings.certificates.font_file, settings.certificates.issuer_name),
-                config=CertificatesConfig(settings.hub.base_url, settings.certificates.issuer_name),
-            ),
-        )
+                ingestion=ingestion,
+                exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
+                offline_trainings=OfflineTrainings(trainings, ledger, PeopleRegistry(people), rules),
+                continuing_education=ContinuingEducation(trainings, ledger, PeopleRegistry(people), rules),
+                supervision=Supervision.on(engine, evaluations=ledger, rosters=people, organisation=organisation),
+                messages=Messages(SqlMessageStore(engine)),
+                certificates=Certificates(
+                    SqlCertificateStore(engine),
+                    ledger=ledger,
+                    people=people,
+                    organisation=organisation,
+                    handoff=handoff,
+                    renderer=CertificatePdf(settings.certificates.font_file, settings.certificates.issuer_name),
+                    config=CertificatesConfig(settings.hub.base_url, settings.certificates.issuer_name),
+                ),
+                directory=directory,
+                http=http,
+                vendors=vendors,
+                quarantine=Quarantine(ledger, vendors.translators),
+                runs=JobRuns(engine),
+                discrepancies=NoDiscrepancyRecords(),
+            )
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write
         await engine.dispose()

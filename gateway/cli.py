@@ -26,6 +26,7 @@ from gateway.commands import tokens as token_commands
 from gateway.commands import trainings as training_commands
 from gateway.database import migrate as migrate_database
 from gateway.jobs import running_scheduler
+from gateway.vendors import VendorNotReady
 from ledger.errors import LedgerError
 from ledger.model import format_hours
 from sso.certificates.service import running_reviews
@@ -173,6 +174,7 @@ def main() -> None:
         CommandFailed,
         LedgerError,
         HubNotReady,
+        VendorNotReady,
         IdentityError,
         AdapterError,
         TrainingsError,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
-from adapters.ischinese.receiver import IschineseReceiver
-from adapters.ports import LearnerDirectory
 from gateway.bootstrap import Hub
+from gateway.metrics import VendorHealthCollector
 from gateway.pages.stylesheet import Stylesheet
 from gateway.throttle import ClientThrottle
 from ledger.group_commit import GroupCommitter
@@ -14,7 +14,7 @@ from ledger.group_commit import GroupCommitter
 HUB = web.AppKey("hub", Hub)
 OPENAPI = web.AppKey("openapi", dict[str, object])
 DELIVERIES = web.AppKey("deliveries", GroupCommitter)
-DIRECTORY = web.AppKey("directory", LearnerDirectory)
-ISCHINESE = web.AppKey("ischinese", IschineseReceiver)
 STYLESHEET = web.AppKey("stylesheet", Stylesheet)
 VERIFY_THROTTLE = web.AppKey("verify_throttle", ClientThrottle)
+METRICS = web.AppKey("metrics", CollectorRegistry)
+VENDOR_HEALTH = web.AppKey("vendor_health", VendorHealthCollector)

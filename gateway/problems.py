@@ -9,12 +9,21 @@ from aiohttp import hdrs, web
 
 from adapters.errors import BodyTooLarge, DeliveryInvalid, SignatureRefused
 from adapters.ingestion.errors import IngestionUnavailable, InvalidEventQuery
+from adapters.quarantine.errors import (
+    InvalidQuarantineRequest,
+    PersonStillUnknown,
+    RecordStillInvalid,
+    VendorNotConfigured,
+)
 from adapters.webtrn.errors import PullFailed
 from gateway.bearer import BearerTokenInvalid, BearerTokenRequired
 from gateway.sessions import SessionRequired
 from ledger.errors import (
+    EntryNotCurrent,
     ExportNotFound,
     FieldError,
+    HoldAlreadyDecided,
+    HoldNotFound,
     InvalidCommand,
     LedgerError,
     LedgerUnavailable,
@@ -63,6 +72,9 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (NoRulesForYear, 422),
     (LedgerUnavailable, 503),
     (ExportNotFound, 404),
+    (HoldNotFound, 404),
+    (HoldAlreadyDecided, 409),
+    (EntryNotCurrent, 409),
     (LedgerError, 400),
     (SessionRequired, 401),
     (InvalidPersonData, 422),
@@ -82,6 +94,10 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (HandoffUnavailable, 503),
     (PullFailed, 502),  # a pull asked for over HTTP: the vendor failed, not the caller
     (InvalidEventQuery, 422),
+    (InvalidQuarantineRequest, 422),
+    (PersonStillUnknown, 422),
+    (RecordStillInvalid, 422),
+    (VendorNotConfigured, 409),
     (IngestionUnavailable, 503),
     (InvalidCertificateRequest, 422),
     (RequirementNotMet, 422),

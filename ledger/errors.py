@@ -7,6 +7,9 @@ LedgerError                  an expected refusal, with a stable ``code``
 │                            ``stored`` holds those entries; nothing was written
 ├── LedgerUnavailable        the store cannot be reached or keeps failing; retry later
 ├── ExportNotFound           no finished export has this id
+├── HoldNotFound             no held record has this id
+├── HoldAlreadyDecided       the held record was released or rejected before
+├── EntryNotCurrent          a replacement names a credit that is no longer its record's current one
 └── WriteConflict            the database asked for a retry (serialisation, deadlock, lock);
                              the service retries it and never lets it escape
 
@@ -80,6 +83,40 @@ class LedgerUnavailable(LedgerError):
 
     code = "ledger_unavailable"
     title = "The ledger cannot store anything right now"
+
+
+class HoldNotFound(LedgerError):
+    """No held record has the id asked for."""
+
+    code = "hold_not_found"
+    title = "No such held record"
+
+    def __init__(self, held_id: int) -> None:
+        self.held_id = held_id
+        super().__init__(f"no held record has the id {held_id}")
+
+
+class HoldAlreadyDecided(LedgerError):
+    """The held record was decided before; a decision is made once. Nothing was written."""
+
+    code = "hold_already_decided"
+    title = "The held record was already decided"
+
+    def __init__(self, held_id: int, decision: str) -> None:
+        self.held_id = held_id
+        super().__init__(f"the held record {held_id} was already {decision}")
+
+
+class EntryNotCurrent(LedgerError):
+    """A replacement names a credit that its record no longer counts by. Nothing was written."""
+
+    code = "entry_not_current"
+    title = "The stored entry changed"
+
+    def __init__(self, replaces_seq: int, current_seq: int | None) -> None:
+        self.replaces_seq = replaces_seq
+        now = "no credit" if current_seq is None else f"entry {current_seq}"
+        super().__init__(f"entry {replaces_seq} is no longer the record's current credit (it now has {now})")
 
 
 class LedgerCorrupted(Exception):

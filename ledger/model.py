@@ -200,7 +200,27 @@ class Hold:
     detail: str
 
 
-Command = Credit | Reversal | Hold
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """A request to count another version of a record instead of the one the ledger holds: a
+    reversal of the stored credit ``replaces_seq`` (unless it is reversed already) and the new
+    ``credit``, which names the credit it replaces. Refused with ``EntryNotCurrent`` when the
+    record's current credit is no longer ``replaces_seq``."""
+
+    credit: Credit
+    replaces_seq: SequenceNumber
+    reason: str
+
+    @property
+    def source(self) -> Source:
+        return self.credit.source
+
+    @property
+    def record_id(self) -> str:
+        return self.credit.record_id
+
+
+Command = Credit | Reversal | Hold | Replacement
 _Code = TypeVar("_Code", Source, Subject)
 DELIVERY_ID_CHARACTERS_MAX = 200
 
@@ -309,6 +329,8 @@ class Entry:
     payload_hash: str
     content_hash: str
     reverses_seq: SequenceNumber | None
+    """A reversal's: the credit it withdraws. A credit's: the earlier credit of the same record it
+    replaces (``None`` for a record's first credit)."""
     reason: str | None
     prev_hash: str
     hash: str
@@ -484,6 +506,60 @@ class HeldRecord:
     payload: str
     detail: str
     received_at: datetime
+
+
+HeldId = NewType("HeldId", int)
+
+
+class Decision(enum.StrEnum):
+    """What an operator decided about a held record."""
+
+    RELEASED = "released"
+    """Taken into the ledger (its entries, or the entry it duplicates, are named)."""
+    REJECTED = "rejected"
+    """Dismissed, with a reason; the ledger is unchanged."""
+
+
+@dataclass(frozen=True, slots=True)
+class HoldDecision:
+    """An operator's decision about a held record: who, when, why, and the entries it led to."""
+
+    held_id: HeldId
+    decision: Decision
+    actor: str
+    reason: str | None
+    decided_at: datetime
+    entry_seqs: tuple[SequenceNumber, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A held record as the ledger keeps it: its id, the record, and the decision once made."""
+
+    id: HeldId
+    record: HeldRecord
+    decision: HoldDecision | None
+
+
+class HeldStatus(enum.StrEnum):
+    HELD = "held"
+    """No decision yet."""
+    RELEASED = Decision.RELEASED.value
+    REJECTED = Decision.REJECTED.value
+
+
+HELD_PAGE_SIZE_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class HeldQuery:
+    """Held records oldest first: of a source, for a reason, in a status, after the id ``after``."""
+
+    source: Source | None = None
+    reason: HoldReason | None = None
+    status: HeldStatus = HeldStatus.HELD
+    after: HeldId | None = None
+    limit: int = 50
 
 
 class OutcomeKind(enum.StrEnum):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -18,7 +19,10 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.errors import (
+    EntryNotCurrent,
     FieldError,
+    HoldAlreadyDecided,
+    HoldNotFound,
     InvalidCommand,
     LedgerCorrupted,
     LedgerUnavailable,
@@ -32,19 +36,25 @@ from ledger.model import (
     BalanceKey,
     Command,
     Credit,
+    Decision,
     Delivery,
     DueEvaluation,
     Entry,
     EntryKind,
     Evaluation,
+    HeldId,
+    HeldQuery,
     HeldRecord,
     Hold,
+    HoldDecision,
     HoldReason,
     Outcome,
     OutcomeKind,
     PendingReversal,
     PersonId,
+    Quarantined,
     RecordKey,
+    Replacement,
     Reversal,
     SequenceNumber,
     Source,
@@ -57,12 +67,13 @@ from ledger.model import (
     evaluate,
     evaluate_credits,
     format_hours,
+    new_credit,
     reversal_content_hash,
     sealed,
     sha256_hex,
     utc_text,
 )
-from ledger.store import BalanceMismatch, SqlLedgerStore, SqlYearReview
+from ledger.store import BalanceMismatch, SqlLedgerStore, SqlLedgerWriter, SqlYearReview
 
 WRITE_ATTEMPTS_MAX = 8
 RETRY_DELAY_SECONDS_BASE = 0.01
@@ -142,6 +153,8 @@ class _Plan:
             return self._take_credit(command)
         if isinstance(command, Reversal):
             return self._take_reversal(command)
+        if isinstance(command, Replacement):
+            return self._take_replacement(command)
         return self._take_hold(command)
 
     def _take_hold(self, hold: Hold) -> Outcome:
@@ -175,10 +188,10 @@ class _Plan:
 
     def _take_reversal(self, reversal: Reversal) -> Outcome:
         key = (reversal.source, reversal.record_id)
-        done = self.stored.get((*key, EntryKind.REVERSAL))
-        if done is not None:
-            return Outcome(OutcomeKind.DUPLICATE, (done,))
         credit = self.stored.get((*key, EntryKind.CREDIT))
+        done = self.stored.get((*key, EntryKind.REVERSAL))
+        if credit is not None and done is not None and done.reverses_seq == credit.seq:
+            return Outcome(OutcomeKind.DUPLICATE, (done,))
         if credit is not None:
             return Outcome(
                 OutcomeKind.APPENDED,
@@ -196,6 +209,30 @@ class _Plan:
             self.pending[key] = waiting
             self.new_pending.append(waiting)
         return Outcome(OutcomeKind.PENDING)
+
+    def _take_replacement(self, replacement: Replacement) -> Outcome:
+        credit = replacement.credit
+        current = self.stored.get((credit.source, credit.record_id, EntryKind.CREDIT))
+        if current is not None and current.content_hash == credit.content_hash:
+            return Outcome(OutcomeKind.DUPLICATE, (current,))
+        if current is None or current.seq != replacement.replaces_seq:
+            raise EntryNotCurrent(replacement.replaces_seq, None if current is None else current.seq)
+        entries = []
+        done = self.stored.get((credit.source, credit.record_id, EntryKind.REVERSAL))
+        if done is None or done.reverses_seq != current.seq:
+            entries.append(self._append_reversal(current, replacement.reason, credit.actor, credit.payload_hash))
+        entries.append(
+            self._append(
+                kind=EntryKind.CREDIT,
+                template=credit,
+                content_hash=credit.content_hash,
+                actor=credit.actor,
+                payload_hash=credit.payload_hash,
+                reverses_seq=current.seq,
+                reason=replacement.reason,
+            )
+        )
+        return Outcome(OutcomeKind.APPENDED, tuple(entries))
 
     def _append_credit(self, credit: Credit) -> Entry:
         return self._append(
@@ -314,6 +351,38 @@ def credit_document(credit: Credit) -> dict[str, object]:
     }
 
 
+def held_credit(record: HeldRecord) -> Credit:
+    """The credit of a conflicting version the ledger held (``credit_document``'s inverse).
+
+    Raises ``InvalidCommand`` for a held record that is not such a version.
+    """
+    document = json.loads(record.payload) if record.reason == HoldReason.CONFLICT.value else None
+    if not isinstance(document, dict):
+        raise InvalidCommand([FieldError("held", "is not a conflicting version of a credit")])
+    return new_credit(
+        person_id=str(document.get("person_id")),
+        source=str(document.get("source")),
+        record_id=str(document.get("record_id")),
+        course_code=str(document.get("course_code")),
+        course_title=str(document.get("course_title")),
+        subject=str(document.get("subject")),
+        hours=str(document.get("hours")),
+        completed_at=datetime.fromisoformat(str(document.get("completed_at"))),
+        actor=str(document.get("actor")),
+        payload_hash=str(document.get("payload_hash")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """A decision to record about a held record, in the transaction that acts on it."""
+
+    held_id: HeldId
+    decision: Decision
+    actor: str
+    reason: str | None
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -350,7 +419,8 @@ class Ledger:
         the same transaction. Raises as ``record_batch`` does."""
         commands = [delivery.command for delivery in deliveries]
         self._check_batch(commands)
-        return await self._write(commands, deliveries, position)
+        outcomes, _decision = await self._write(commands, deliveries, position)
+        return outcomes
 
     async def position(self, source: Source) -> str | None:
         """Where the next read of a pulled source starts, or ``None`` before the first."""
@@ -367,7 +437,49 @@ class Ledger:
         ``LedgerUnavailable`` when the store keeps failing.
         """
         self._check_batch(commands)
-        return await self._write(commands, (), None)
+        outcomes, _decision = await self._write(commands, (), None)
+        return outcomes
+
+    async def release(
+        self, held_id: HeldId, command: Credit | Reversal | Replacement, *, actor: str, reason: str | None
+    ) -> tuple[Outcome, HoldDecision]:
+        """Take a held record into the ledger as ``command`` (its translation now), and record the
+        decision with the entries it led to, in one transaction.
+
+        Raises ``HoldNotFound``, ``HoldAlreadyDecided``, ``InvalidCommand`` (a command of another
+        record), ``NoRulesForYear``, ``EntryNotCurrent`` and ``LedgerUnavailable``; nothing is
+        written then.
+        """
+        self._check_batch([command])
+        verdict = _Verdict(held_id, Decision.RELEASED, actor, reason)
+        (outcome,), decision = await self._write([command], (), None, verdict)
+        if decision is None:  # a bug: a write with a verdict records it
+            raise RuntimeError("the release was written without its decision")
+        return outcome, decision
+
+    async def reject(self, held_id: HeldId, *, actor: str, reason: str) -> HoldDecision:
+        """Dismiss a held record with a reason; the ledger's entries are unchanged.
+
+        Raises ``HoldNotFound``, ``HoldAlreadyDecided`` and ``LedgerUnavailable``.
+        """
+        _outcomes, decision = await self._write([], (), None, _Verdict(held_id, Decision.REJECTED, actor, reason))
+        if decision is None:  # a bug: a write with a verdict records it
+            raise RuntimeError("the rejection was written without its decision")
+        return decision
+
+    async def held(self, held_id: HeldId) -> Quarantined:
+        """One held record with its decision, if any. Raises ``HoldNotFound``."""
+        found = await self._store.held(held_id)
+        if found is None:
+            raise HoldNotFound(held_id)
+        return found
+
+    async def held_page(self, query: HeldQuery) -> list[Quarantined]:
+        """Held records in the query's status, oldest first, at most ``query.limit``."""
+        return await self._store.held_page(query)
+
+    async def entry(self, seq: SequenceNumber) -> Entry | None:
+        return await self._store.entry(seq)
 
     async def record_whole(self, credits: list[Credit]) -> list[Outcome]:
         """Record the credits of a file a person uploaded, in one transaction, all or none.
@@ -379,7 +491,8 @@ class Ledger:
         """
         commands: list[Command] = list(credits)
         self._check_batch(commands)
-        return await self._write(commands, (), None, _refuse_conflicts)
+        outcomes, _decision = await self._write(commands, (), None, admit=_refuse_conflicts)
+        return outcomes
 
     def _check_batch(self, commands: list[Command]) -> None:
         if len(commands) > COMMANDS_PER_BATCH_MAX:
@@ -388,6 +501,8 @@ class Ledger:
             self._check_against_rules(command, index if len(commands) > 1 else None)
 
     def _check_against_rules(self, command: Command, index: int | None) -> None:
+        if isinstance(command, Replacement):
+            command = command.credit
         if not isinstance(command, Credit):
             return
         rules = self.rules_for(command.year)
@@ -403,11 +518,14 @@ class Ledger:
         commands: list[Command],
         deliveries: Sequence[Delivery],
         position: SourcePosition | None,
+        verdict: _Verdict | None = None,
         admit: Callable[[_Plan], None] = _admit_all,
-    ) -> list[Outcome]:
+    ) -> tuple[list[Outcome], HoldDecision | None]:
         for attempt in range(WRITE_ATTEMPTS_MAX):
             try:
                 async with self._store.writing() as writer:
+                    if verdict is not None:
+                        await _check_undecided(writer, verdict.held_id, commands)
                     records = {(command.source, command.record_id) for command in commands}
                     seq, prev_hash = await writer.head()
                     plan = _Plan(
@@ -428,13 +546,16 @@ class Ledger:
                     await writer.keep_receipts(list(zip(deliveries, outcomes, strict=False)))
                     if position is not None:
                         await writer.move_position(position, plan.now)
+                    decision = None if verdict is None else _decision(verdict, outcomes, plan.now)
+                    if decision is not None:
+                        await writer.decide(decision)
             except WriteConflict:
                 jitter = random.uniform(0.5, 1.5)  # noqa: S311  (spreads retries; nothing secret)
                 await asyncio.sleep(RETRY_DELAY_SECONDS_BASE * 2**attempt * jitter)
             else:
                 if plan.entries:
                     self._appended.set()
-                return outcomes
+                return outcomes, decision
         raise LedgerUnavailable(f"the write kept conflicting after {WRITE_ATTEMPTS_MAX} attempts")
 
     async def balance(self, person_id: str, year: int) -> Balance:
@@ -541,7 +662,31 @@ class Ledger:
         self._appended.clear()
 
     async def held_records(self) -> list[HeldRecord]:
+        """Every held record still waiting for a decision, oldest first."""
         return await self._store.held_records()
+
+
+async def _check_undecided(writer: SqlLedgerWriter, held_id: HeldId, commands: list[Command]) -> None:
+    """Under the chain's lock: the held record exists, is undecided, and is the record of ``commands``."""
+    found = await writer.held(held_id)
+    if found is None:
+        raise HoldNotFound(held_id)
+    if found.decision is not None:
+        raise HoldAlreadyDecided(held_id, found.decision.decision.value)
+    held = found.record
+    if any((command.source, command.record_id) != (held.source, held.record_id) for command in commands):
+        raise InvalidCommand([FieldError("record_id", f"is not the record of held record {held_id}")])
+
+
+def _decision(verdict: _Verdict, outcomes: list[Outcome], now: datetime) -> HoldDecision:
+    return HoldDecision(
+        held_id=verdict.held_id,
+        decision=verdict.decision,
+        actor=verdict.actor,
+        reason=verdict.reason,
+        decided_at=now,
+        entry_seqs=tuple(entry.seq for outcome in outcomes for entry in outcome.entries),
+    )
 
 
 def _chain_problem(entry: Entry, prev_seq: int, prev_hash: str) -> str | None:

@@ -44,16 +44,23 @@ from ledger.model import (
     BalanceKey,
     Command,
     Credit,
+    Decision,
     Delivery,
     DueEvaluation,
     Entry,
     EntryKind,
+    HeldId,
+    HeldQuery,
     HeldRecord,
+    HeldStatus,
+    HoldDecision,
     Hours,
     Outcome,
     PendingReversal,
     PersonId,
+    Quarantined,
     RecordKey,
+    Replacement,
     Reversal,
     SequenceNumber,
     Source,
@@ -64,6 +71,7 @@ from ledger.model import (
 from ledger.tables import (
     EvaluationDueRow,
     HeldRecordRow,
+    HoldDecisionRow,
     LedgerBalanceRow,
     LedgerEntryRow,
     PendingReversalRow,
@@ -75,6 +83,7 @@ ENTRY: Table = LedgerEntryRow.metadata.tables["ledger_entry"]
 BALANCE: Table = LedgerBalanceRow.metadata.tables["ledger_balance"]
 PENDING: Table = PendingReversalRow.metadata.tables["ledger_pending_reversal"]
 HELD: Table = HeldRecordRow.metadata.tables["ledger_held_record"]
+DECISION: Table = HoldDecisionRow.metadata.tables["ledger_hold_decision"]
 RECEIPT: Table = ReceiptRow.metadata.tables["ledger_receipt"]
 POSITION: Table = SourcePositionRow.metadata.tables["ledger_source_position"]
 DUE: Table = EvaluationDueRow.metadata.tables["ledger_evaluation_due"]
@@ -268,9 +277,10 @@ class SqlLedgerWriter:
         return queries
 
     async def entries_for(self, records: Collection[RecordKey]) -> dict[tuple[Source, str, EntryKind], Entry]:
+        """The latest credit and the latest reversal of each record (a replaced credit is not the latest)."""
         found: dict[tuple[Source, str, EntryKind], Entry] = {}
         for query in self._record_queries(ENTRY, records):
-            for row in await self.connection.execute(query):
+            for row in await self.connection.execute(query.order_by(ENTRY.c.seq)):
                 entry = entry_from_row(row)
                 found[(entry.source, entry.record_id, entry.kind)] = entry
         return found
@@ -390,7 +400,6 @@ class SqlLedgerWriter:
                     "payload": record.payload,
                     "detail": record.detail,
                     "received_at": record.received_at,
-                    "status": "held",
                 }
                 for record in records
             ],
@@ -410,11 +419,30 @@ class SqlLedgerWriter:
                     "outcome": outcome.kind.value,
                     "entry_seq": outcome.entries[0].seq if outcome.entries else None,
                     "held_reason": outcome.held.reason if outcome.held else None,
+                    "held_fingerprint": outcome.held.fingerprint if outcome.held else None,
                     "received_at": delivery.received_at,
                     "recorded_at": recorded_at,
                 }
                 for delivery, outcome in receipts
             ],
+        )
+
+    async def held(self, held_id: HeldId) -> Quarantined | None:
+        """A held record and its decision, or ``None``."""
+        result = await self.connection.execute(_held_with_decisions().where(HELD.c.id == held_id))
+        row = result.first()
+        return None if row is None else quarantined_from_row(row)
+
+    async def decide(self, decision: HoldDecision) -> None:
+        await self.connection.execute(
+            insert(DECISION).values(
+                held_id=decision.held_id,
+                decision=decision.decision.value,
+                actor=decision.actor,
+                reason=decision.reason,
+                decided_at=decision.decided_at,
+                entry_seqs=",".join(str(seq) for seq in decision.entry_seqs),
+            )
         )
 
     async def move_position(self, position: SourcePosition, now: datetime) -> None:
@@ -429,8 +457,48 @@ class SqlLedgerWriter:
         )
 
 
+def _held_with_decisions() -> Select[Any]:
+    return select(
+        HELD,
+        DECISION.c.decision,
+        DECISION.c.actor,
+        DECISION.c.reason.label("decision_reason"),
+        DECISION.c.decided_at,
+        DECISION.c.entry_seqs,
+    ).join(DECISION, DECISION.c.held_id == HELD.c.id, isouter=True)
+
+
+def held_from_row(row: Row[Any]) -> HeldRecord:
+    return HeldRecord(
+        fingerprint=row.fingerprint,
+        reason=row.reason,
+        source=Source(row.source),
+        record_id=row.record_id,
+        kind=EntryKind(row.kind),
+        existing_seq=None if row.existing_seq is None else SequenceNumber(row.existing_seq),
+        payload=row.payload,
+        detail=row.detail,
+        received_at=row.received_at,
+    )
+
+
+def quarantined_from_row(row: Row[Any]) -> Quarantined:
+    """A row of ``_held_with_decisions``."""
+    decision = None
+    if row.decision is not None:
+        decision = HoldDecision(
+            held_id=HeldId(row.id),
+            decision=Decision(row.decision),
+            actor=row.actor,
+            reason=row.decision_reason,
+            decided_at=row.decided_at,
+            entry_seqs=tuple(SequenceNumber(int(seq)) for seq in row.entry_seqs.split(",") if seq),
+        )
+    return Quarantined(HeldId(row.id), held_from_row(row), decision)
+
+
 def _kind_of(command: Command) -> EntryKind:
-    if isinstance(command, Credit):
+    if isinstance(command, Credit | Replacement):
         return EntryKind.CREDIT
     if isinstance(command, Reversal):
         return EntryKind.REVERSAL
@@ -634,23 +702,38 @@ class SqlLedgerStore:
             result = await connection.execute(select(POSITION.c.position).where(POSITION.c.source == source.value))
             return result.scalar_one_or_none()
 
-    async def held_records(self, status: str = "held") -> list[HeldRecord]:
+    async def held_records(self) -> list[HeldRecord]:
+        """Every held record without a decision, oldest first."""
+        undecided = ~select(DECISION.c.held_id).where(DECISION.c.held_id == HELD.c.id).exists()
         async with self.reading() as connection:
-            result = await connection.execute(select(HELD).where(HELD.c.status == status).order_by(HELD.c.id))
-            return [
-                HeldRecord(
-                    fingerprint=row.fingerprint,
-                    reason=row.reason,
-                    source=Source(row.source),
-                    record_id=row.record_id,
-                    kind=EntryKind(row.kind),
-                    existing_seq=None if row.existing_seq is None else SequenceNumber(row.existing_seq),
-                    payload=row.payload,
-                    detail=row.detail,
-                    received_at=row.received_at,
-                )
-                for row in result
-            ]
+            result = await connection.execute(select(HELD).where(undecided).order_by(HELD.c.id))
+            return [held_from_row(row) for row in result]
+
+    async def held(self, held_id: HeldId) -> Quarantined | None:
+        async with self.reading() as connection:
+            return await SqlLedgerWriter(connection).held(held_id)
+
+    async def held_page(self, query: HeldQuery) -> list[Quarantined]:
+        """The held records of the query, oldest first."""
+        statement = _held_with_decisions()
+        if query.status is HeldStatus.HELD:
+            statement = statement.where(DECISION.c.held_id.is_(None))
+        else:
+            statement = statement.where(DECISION.c.decision == query.status.value)
+        if query.source is not None:
+            statement = statement.where(HELD.c.source == query.source.value)
+        if query.reason is not None:
+            statement = statement.where(HELD.c.reason == query.reason.value)
+        if query.after is not None:
+            statement = statement.where(HELD.c.id > query.after)
+        async with self.reading() as connection:
+            result = await connection.execute(statement.order_by(HELD.c.id).limit(query.limit))
+            return [quarantined_from_row(row) for row in result]
+
+    async def entry(self, seq: int) -> Entry | None:
+        async with self.reading() as connection:
+            row = (await connection.execute(select(ENTRY).where(ENTRY.c.seq == seq))).first()
+        return None if row is None else entry_from_row(row)
 
     async def balance_mismatches(self) -> list[BalanceMismatch]:
         """Every stored balance that differs from a full recomputation over the entries."""

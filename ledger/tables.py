@@ -8,15 +8,39 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
+
+_FIRST = text("reverses_seq IS NULL")
+_LINKED = text("reverses_seq IS NOT NULL")
 
 
 class LedgerEntryRow(SQLModel, table=True):
+    """The idempotency keys: a record has one first credit (``reverses_seq`` null); every entry is
+    reversed at most once and replaced at most once (a credit's ``reverses_seq`` names the credit it
+    replaces). So a record's credits form one line, each replacing the one before."""
+
     __tablename__ = "ledger_entry"
     __table_args__ = (
         # record_id leads: lookups by record stay index scans even when statistics are stale.
-        UniqueConstraint("record_id", "source", "kind", name="uq_ledger_entry_record_kind"),
+        Index("ix_ledger_entry_record_kind", "record_id", "source", "kind"),
+        Index(
+            "uq_ledger_entry_first_credit",
+            "record_id",
+            "source",
+            "kind",
+            unique=True,
+            sqlite_where=_FIRST,
+            postgresql_where=_FIRST,
+        ),
+        Index(
+            "uq_ledger_entry_reverses",
+            "reverses_seq",
+            "kind",
+            unique=True,
+            sqlite_where=_LINKED,
+            postgresql_where=_LINKED,
+        ),
         Index("ix_ledger_entry_person_year", "person_id", "year"),
     )
 
@@ -79,7 +103,23 @@ class HeldRecordRow(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     detail: str = Field(max_length=500)
     received_at: datetime
-    status: str = Field(default="held", max_length=16, index=True)
+
+
+class HoldDecisionRow(SQLModel, table=True):
+    """An operator's decision about a held record, which itself stays as it was held: released
+    (with the entries it led to) or rejected (with the reason). One per held record."""
+
+    __tablename__ = "ledger_hold_decision"
+
+    held_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("ledger_held_record.id"), primary_key=True, autoincrement=False)
+    )
+    decision: str = Field(max_length=16)
+    actor: str = Field(max_length=200)
+    reason: str | None = Field(default=None, max_length=500)
+    decided_at: datetime
+    entry_seqs: str = Field(max_length=200)
+    """The sequence numbers of the entries written (or found) by a release, comma-separated."""
 
 
 class ReceiptRow(SQLModel, table=True):
@@ -96,6 +136,8 @@ class ReceiptRow(SQLModel, table=True):
     outcome: str = Field(max_length=16)
     entry_seq: int | None = Field(default=None, sa_type=BigInteger)
     held_reason: str | None = Field(default=None, max_length=32)
+    held_fingerprint: str | None = Field(default=None, max_length=64)
+    """The held record this delivery was held as, whose decision it then shares."""
     received_at: datetime
     recorded_at: datetime
 

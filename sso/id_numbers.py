@@ -59,6 +59,7 @@ _WEIGHTS: Final = tuple(pow(2, 17 - position, 11) for position in range(17))
 _CHECK_CHARACTERS: Final = "10X98765432"
 """The check character for each value of the weighted sum modulo 11."""
 _MASK: Final = "*" * 8
+_ID_NUMBER_SHAPED: Final = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])", re.ASCII)
 
 
 class Gender(StrEnum):
@@ -105,6 +106,17 @@ def check_digit_for(first_17_digits: str) -> str:
 def mask_id_number(id_number: IdNumber) -> str:
     """Return the ID number with its first 6 and last 4 characters kept and the 8 between as ``*``."""
     return id_number[:6] + _MASK + id_number[-4:]
+
+
+def mask_id_numbers_in(text: str) -> str:
+    """Return the text with everything shaped like an ID number masked as ``mask_id_number`` does,
+    valid or not: a mistyped ID number is still someone's."""
+    return _ID_NUMBER_SHAPED.sub(lambda match: match.group()[:6] + _MASK + match.group()[-4:], text)
+
+
+def mask_name(name: str) -> str:
+    """Return the first character of a name and one ``*`` for each other character: ``张*``, ``欧**``."""
+    return name[:1] + "*" * (len(name) - 1)
 
 
 def birth_date_of(id_number: IdNumber) -> date:

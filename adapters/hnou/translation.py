@@ -145,6 +145,10 @@ class Translator:
     def seal(self, plaintext: str) -> str:
         return self._keyring.encrypt(plaintext, context=HOLD_PAYLOAD_CONTEXT)
 
+    def unseal(self, payload: str) -> str:
+        """The plaintext of a held payload ``seal`` made; raises the keyring's ``DecryptionFailed``."""
+        return self._keyring.decrypt(payload, context=HOLD_PAYLOAD_CONTEXT)
+
 
 def _on_the_wire(error: FieldError, wire: WireFormat) -> FieldError:
     """A ledger field's name as hnou's wire names it."""

@@ -23,12 +23,13 @@ from typing import Final, TypeVar
 from adapters.errors import AdapterError, DeliveryInvalid
 from adapters.ingestion.errors import InvalidEventQuery
 from ledger.errors import FieldError
-from ledger.model import EntryKind, OutcomeKind, Source, utc_text
+from ledger.model import Decision, EntryKind, OutcomeKind, Source, utc_text
 
 __all__ = [
     "EVENTS_PAGE_SIZE_DEFAULT",
     "EVENTS_PAGE_SIZE_MAX",
     "VENDORS",
+    "DeliveryCounts",
     "EventOrigin",
     "EventOutcome",
     "EventPage",
@@ -38,6 +39,7 @@ __all__ = [
     "Refusal",
     "RefusalBucket",
     "RefusalCount",
+    "VendorHealth",
     "VendorSummary",
     "Window",
     "decode_cursor",
@@ -156,12 +158,15 @@ class RefusalCount:
 
 
 class EventOutcome(enum.StrEnum):
-    """What became of a delivery: the ledger's outcomes, or refused before it reached the ledger."""
+    """What became of a delivery: the ledger's outcomes (a held one, once an operator decided, is
+    released or rejected), or refused before it reached the ledger."""
 
     APPENDED = OutcomeKind.APPENDED.value
     DUPLICATE = OutcomeKind.DUPLICATE.value
     HELD = OutcomeKind.HELD.value
     PENDING = OutcomeKind.PENDING.value
+    RELEASED = Decision.RELEASED.value
+    REJECTED = Decision.REJECTED.value
     REFUSED = "refused"
 
 
@@ -192,7 +197,7 @@ class IngestionEvent:
     record_id: str | None
     kind: EntryKind | None
     reason: str | None
-    """The held record's reason (conflict, unknown_person, malformed) or the refusal's."""
+    """The held record's reason (conflict, unknown_person, malformed; kept once it is decided) or the refusal's."""
     fields: tuple[str, ...]
     count: int
     received_at: datetime
@@ -229,8 +234,8 @@ class EventPage:
 
 @dataclass(frozen=True, slots=True)
 class VendorSummary:
-    """What one vendor delivered in a window: counts by outcome, held by reason, refused by reason,
-    and when the last delivery that reached the ledger was received."""
+    """What one vendor delivered in a window: counts by outcome, held (still waiting for an operator)
+    by reason, refused by reason, and when the last delivery that reached the ledger was received."""
 
     vendor: Source
     outcomes: Mapping[EventOutcome, int] = field(default_factory=lambda: MappingProxyType({}))
@@ -242,6 +247,41 @@ class VendorSummary:
     def arrived(self) -> int:
         """Every delivery counted: those the ledger took and those refused at the door."""
         return sum(self.outcomes.values())
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounts:
+    """One vendor's deliveries as the database holds them: the last one the ledger took, how many it
+    stored (appended, duplicate, pending), how many were refused at the door (within the refusals'
+    retention), and how many held records still wait for an operator."""
+
+    last_delivery_at: datetime | None = None
+    stored: int = 0
+    refused: int = 0
+    quarantined: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VendorHealth:
+    """How one vendor stands: configured or not, its deliveries, its last successful pull, and the
+    discrepancies with it still open."""
+
+    vendor: Source
+    configured: bool
+    deliveries: DeliveryCounts
+    last_pull_at: datetime | None
+    open_discrepancies: int
+
+    @property
+    def last_success_at(self) -> datetime | None:
+        """The later of the last delivery the ledger took and the last successful pull."""
+        moments = [moment for moment in (self.deliveries.last_delivery_at, self.last_pull_at) if moment is not None]
+        return max(moments, default=None)
+
+    def lag_seconds(self, now: datetime) -> float | None:
+        """How long since the last success; ``None`` when there was none."""
+        last = self.last_success_at
+        return None if last is None else max(0.0, (now - last).total_seconds())
 
 
 def page_of(candidates: Iterable[IngestionEvent], limit: int) -> EventPage:

@@ -14,25 +14,31 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 
 from adapters.errors import AdapterError
 from adapters.ingestion.errors import IngestionUnavailable
 from adapters.ingestion.model import (
+    VENDORS,
     EventPage,
     EventQuery,
     RefusalBucket,
     RefusalCount,
+    VendorHealth,
     VendorSummary,
     Window,
     refusal_of,
 )
+from adapters.ingestion.ports import OpenDiscrepancies, PullRuns
 from adapters.ingestion.store import SqlIngestionStore
 from ledger.model import Source
 
+HEALTH_READ_SECONDS_MAX = 5.0
+"""How long reading the vendors' health may take: a scrape of the metrics must not hang."""
 PENDING_BUCKETS_MAX = 1000
 WRITE_ROUNDS_MAX = 3
 """Writes one recording request makes at most, for counts that arrived during its own writes."""
@@ -92,6 +98,34 @@ class Ingestion:
         """What each vendor delivered in the window. Raises ``IngestionUnavailable``."""
         await self.flush_refusals()
         return await self._store.summary(window)
+
+    async def health(
+        self, configured: Collection[Source], pulls: PullRuns, discrepancies: OpenDiscrepancies
+    ) -> tuple[VendorHealth, ...]:
+        """How each vendor stands, read within ``HEALTH_READ_SECONDS_MAX``.
+
+        Raises ``IngestionUnavailable`` when the database cannot be read in time.
+        """
+        try:
+            async with asyncio.timeout(HEALTH_READ_SECONDS_MAX):
+                await self.flush_refusals()
+                counts = await self._store.delivery_counts()
+                last_pulls = await pulls.last_pulls()
+                open_discrepancies = await discrepancies.open_per_vendor()
+        except TimeoutError:
+            raise IngestionUnavailable(f"the vendors' health was not read within {HEALTH_READ_SECONDS_MAX} s") from None
+        except (DBAPIError, OSError) as exc:
+            raise IngestionUnavailable("the database cannot be reached") from exc
+        return tuple(
+            VendorHealth(
+                vendor=vendor,
+                configured=vendor in configured,
+                deliveries=counts[vendor],
+                last_pull_at=last_pulls.get(vendor),
+                open_discrepancies=open_discrepancies.get(vendor, 0),
+            )
+            for vendor in VENDORS
+        )
 
     def _count(self, count: RefusalCount) -> None:
         waiting = self._pending.get(count.bucket)

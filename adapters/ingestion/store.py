@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.ingestion.errors import IngestionUnavailable
 from adapters.ingestion.model import (
     VENDORS,
+    DeliveryCounts,
     EventOrigin,
     EventOutcome,
     EventPage,
@@ -36,11 +37,17 @@ from adapters.ingestion.model import (
     page_of,
 )
 from adapters.ingestion.tables import IngestionRefusalRow
-from ledger.model import EntryKind, Source
-from ledger.tables import ReceiptRow
+from ledger.model import EntryKind, OutcomeKind, Source
+from ledger.tables import HeldRecordRow, HoldDecisionRow, ReceiptRow
 
 REFUSAL: Final[Table] = IngestionRefusalRow.metadata.tables["ingestion_refusal"]
 RECEIPT: Final[Table] = ReceiptRow.metadata.tables["ledger_receipt"]
+HELD: Final[Table] = HeldRecordRow.metadata.tables["ledger_held_record"]
+DECISION: Final[Table] = HoldDecisionRow.metadata.tables["ledger_hold_decision"]
+RECEIPTS_WITH_DECISIONS: Final = RECEIPT.outerjoin(HELD, HELD.c.fingerprint == RECEIPT.c.held_fingerprint).outerjoin(
+    DECISION, DECISION.c.held_id == HELD.c.id
+)
+"""Each receipt with the operator's decision about the record it was held as, if any."""
 REFUSAL_RETENTION_DAYS: Final = 90
 PRUNED_PER_WRITE_MAX: Final = 100
 """Expired buckets deleted by one write: more than one write adds, so the table cannot grow."""
@@ -79,6 +86,36 @@ class SqlIngestionStore:
                     candidates += (_refusal_event(row) for row in rows)
         return page_of(candidates, query.limit)
 
+    async def delivery_counts(self) -> dict[Source, DeliveryCounts]:
+        """Each vendor's deliveries of all time (refusals within their retention). Raises ``IngestionUnavailable``."""
+        stored_outcomes = [kind.value for kind in (OutcomeKind.APPENDED, OutcomeKind.DUPLICATE, OutcomeKind.PENDING)]
+        receipts = select(
+            RECEIPT.c.source,
+            func.max(RECEIPT.c.received_at).label("last_at"),
+            func.count().filter(RECEIPT.c.outcome.in_(stored_outcomes)).label("stored"),
+        ).group_by(RECEIPT.c.source)
+        refused = select(REFUSAL.c.vendor, func.sum(REFUSAL.c["count"]).label("refused")).group_by(REFUSAL.c.vendor)
+        quarantined = (
+            select(HELD.c.source, func.count().label("quarantined"))
+            .select_from(HELD.outerjoin(DECISION, DECISION.c.held_id == HELD.c.id))
+            .where(DECISION.c.held_id.is_(None))
+            .group_by(HELD.c.source)
+        )
+        async with _translated(), self._engine.connect() as connection:
+            receipt_rows = {row.source: row for row in await connection.execute(receipts)}
+            refused_rows = {row.vendor: int(row.refused) for row in await connection.execute(refused)}
+            held_rows = {row.source: int(row.quarantined) for row in await connection.execute(quarantined)}
+        counts = {}
+        for vendor in VENDORS:
+            receipt = receipt_rows.get(vendor.value)
+            counts[vendor] = DeliveryCounts(
+                last_delivery_at=None if receipt is None else receipt.last_at,
+                stored=0 if receipt is None else int(receipt.stored),
+                refused=refused_rows.get(vendor.value, 0),
+                quarantined=held_rows.get(vendor.value, 0),
+            )
+        return counts
+
     async def summary(self, window: Window) -> tuple[VendorSummary, ...]:
         """What each vendor delivered in the window. Raises ``IngestionUnavailable``."""
         vendor_codes = [vendor.value for vendor in VENDORS]
@@ -87,11 +124,13 @@ class SqlIngestionStore:
                 RECEIPT.c.source,
                 RECEIPT.c.outcome,
                 RECEIPT.c.held_reason,
+                DECISION.c.decision,
                 func.count().label("deliveries"),
                 func.max(RECEIPT.c.received_at).label("last_at"),
             )
+            .select_from(RECEIPTS_WITH_DECISIONS)
             .where(RECEIPT.c.source.in_(vendor_codes), *_within(RECEIPT.c.received_at, window))
-            .group_by(RECEIPT.c.source, RECEIPT.c.outcome, RECEIPT.c.held_reason)
+            .group_by(RECEIPT.c.source, RECEIPT.c.outcome, RECEIPT.c.held_reason, DECISION.c.decision)
         )
         refusals = (
             select(REFUSAL.c.vendor, REFUSAL.c.reason, func.sum(REFUSAL.c["count"]).label("refused"))
@@ -180,12 +219,25 @@ def _older_than(at: Any, row_id: Any, origin: EventOrigin, position: EventPositi
 
 
 def _receipts(vendor: Source, query: EventQuery) -> Select[Any]:
-    statement = select(RECEIPT).where(RECEIPT.c.source == vendor.value, *_within(RECEIPT.c.received_at, query.window))
+    statement = (
+        select(RECEIPT, DECISION.c.decision)
+        .select_from(RECEIPTS_WITH_DECISIONS)
+        .where(RECEIPT.c.source == vendor.value, *_within(RECEIPT.c.received_at, query.window))
+    )
     if query.outcome is not None:
-        statement = statement.where(RECEIPT.c.outcome == query.outcome.value)
+        statement = statement.where(*_with_outcome(query.outcome))
     if query.after is not None:
         statement = statement.where(_older_than(RECEIPT.c.received_at, RECEIPT.c.id, EventOrigin.RECEIPT, query.after))
     return statement.order_by(RECEIPT.c.received_at.desc(), RECEIPT.c.id.desc()).limit(query.limit + 1)
+
+
+def _with_outcome(outcome: EventOutcome) -> list[ColumnElement[bool]]:
+    """Receipts whose event has this outcome: a held one only while undecided."""
+    if outcome is EventOutcome.HELD:
+        return [RECEIPT.c.outcome == OutcomeKind.HELD.value, DECISION.c.decision.is_(None)]
+    if outcome in (EventOutcome.RELEASED, EventOutcome.REJECTED):
+        return [RECEIPT.c.outcome == OutcomeKind.HELD.value, DECISION.c.decision == outcome.value]
+    return [RECEIPT.c.outcome == outcome.value]
 
 
 def _refusals(vendor: Source, query: EventQuery) -> Select[Any]:
@@ -199,7 +251,7 @@ def _receipt_event(row: Row[Any]) -> IngestionEvent:
     return IngestionEvent(
         position=EventPosition(row.received_at, EventOrigin.RECEIPT, row.id),
         vendor=Source(row.source),
-        outcome=EventOutcome(row.outcome),
+        outcome=EventOutcome(row.decision or row.outcome),
         delivery_id=row.delivery_id,
         record_id=row.record_id,
         kind=EntryKind(row.kind),
@@ -237,8 +289,8 @@ def _vendor_summary(vendor: Source, receipt_rows: Sequence[Any], refusal_rows: S
     for row in receipt_rows:
         if row.source != vendor.value:
             continue
-        outcomes[EventOutcome(row.outcome)] += row.deliveries
-        if row.held_reason is not None:
+        outcomes[EventOutcome(row.decision or row.outcome)] += row.deliveries
+        if row.held_reason is not None and row.decision is None:
             held[row.held_reason] += row.deliveries
         last_stored_at = row.last_at if last_stored_at is None else max(last_stored_at, row.last_at)
     for row in refusal_rows:

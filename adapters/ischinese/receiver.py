@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.errors import DeliveryInvalid
@@ -17,7 +16,7 @@ from adapters.ischinese.webhook import (
     signing_key,
     verify_signature,
 )
-from adapters.ports import LearnerDirectory
+from adapters.ports import AccountLink, LearnerDirectory
 from ledger.errors import FieldError, InvalidCommand
 from ledger.model import (
     Command,
@@ -37,15 +36,6 @@ from ledger.model import (
 ACTOR = f"vendor:{VENDOR}"
 
 
-@dataclass(frozen=True, slots=True)
-class AccountLink:
-    """ischinese linked its account to a learner the hub handed over."""
-
-    message_id: str
-    sub: str
-    account_id: str
-
-
 class IschineseReceiver:
     """Turns ischinese's webhooks into ledger deliveries (or account links)."""
 
@@ -60,10 +50,12 @@ class IschineseReceiver:
         if isinstance(event, AccountLinked):
             return AccountLink(message_id, event.sub, event.account_id)
         payload_hash = hashlib.sha256(body).hexdigest()
-        command = await self._translate(event, payload_hash)
+        command = await self.translate(event, payload_hash)
         return Delivery(command, message_id, now)
 
-    async def _translate(self, event: CompletionCreated | CompletionRevoked, payload_hash: str) -> Command:
+    async def translate(self, event: CompletionCreated | CompletionRevoked, payload_hash: str) -> Command:
+        """The ledger command an event asks for: a hold while its learner is unknown. Raises
+        ``DeliveryInvalid`` naming the fields at fault as the body names them."""
         try:
             if isinstance(event, CompletionRevoked):
                 return new_reversal(

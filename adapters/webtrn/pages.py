@@ -138,13 +138,18 @@ class ItemReader:
         position = item_position(fields)
         delivery_id = _delivery_id(fields, position)
         try:
-            item = parse_item(raw)
-            command = await self._command(item, _raw_hash(raw))
+            command = await self.command(raw)
         except DeliveryInvalid as invalid:
             command = _malformed(raw, fields, invalid.errors)
         return ReadItem(Delivery(command, delivery_id, received_at), position)
 
-    async def _command(self, item: WebtrnItem, payload_hash: str) -> Command:
+    async def command(self, raw: object) -> Command:
+        """The command an item asks for (a hold for an unknown learner); raises ``DeliveryInvalid``
+        naming every field at fault, as the page names it."""
+        return await self.translate(parse_item(raw), _raw_hash(raw))
+
+    async def translate(self, item: WebtrnItem, payload_hash: str) -> Command:
+        """The command a well-formed item asks for; raises ``DeliveryInvalid`` as ``command``."""
         if item.status is Status.REVOKED:
             return new_reversal(
                 source=VENDOR,
@@ -298,8 +303,16 @@ def _updated_at(value: object, errors: list[FieldError]) -> datetime | None:
 
 
 def _raw_text(raw: object) -> str:
-    """The item as JSON again, keys sorted; hours keep their exact text."""
-    return json.dumps(raw, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    """The item as JSON again, keys sorted, no white space; a number read as ``Decimal`` is written
+    as the same number, so that a held item reads again as it came."""
+    if isinstance(raw, Decimal):
+        return str(raw)
+    if isinstance(raw, dict):
+        members = (f"{json.dumps(str(key), ensure_ascii=False)}:{_raw_text(raw[key])}" for key in sorted(raw))
+        return "{" + ",".join(members) + "}"
+    if isinstance(raw, list):
+        return "[" + ",".join(_raw_text(value) for value in raw) + "]"
+    return json.dumps(raw, ensure_ascii=False)
 
 
 def _raw_hash(raw: object) -> str:

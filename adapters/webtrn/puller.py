@@ -63,6 +63,11 @@ class PullReport:
     def count(self, kind: OutcomeKind) -> int:
         return self.outcomes.get(kind, 0)
 
+    @property
+    def read_to(self) -> datetime | None:
+        """The ``updated_at`` of the watermark."""
+        return None if self.watermark is None else self.watermark.updated_at
+
 
 Progress = Callable[[PullReport], None]
 

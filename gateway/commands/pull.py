@@ -7,6 +7,9 @@ has with the same content is a duplicate, and a malformed line is held once.
 
 ``hub pull webtrn`` reads webtrn's pages from the stored watermark to the last, each page stored
 with the watermark after it in one transaction (``adapters.webtrn.puller``).
+
+Both go through the registry of vendors (``gateway.vendors``), and each is recorded as a run of its
+job (``pull_hnou``, ``pull_webtrn``), so that the health view knows the last successful pull.
 """
 
 from __future__ import annotations
@@ -14,25 +17,21 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Final
 
-import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from adapters.hnou.daily import DailyFileClient
-from adapters.hnou.model import VENDOR as HNOU
-from adapters.hnou.translation import Translator
-from adapters.webtrn.puller import PullReport
+from adapters.ports import PullReport
 from config import Settings, load_settings
-from gateway.bootstrap import Hub, HubNotReady, open_hub
-from gateway.jobs import webtrn_puller
-from ledger.model import BEIJING, Delivery, Outcome, OutcomeKind
-from ledger.service import Ledger
+from gateway.bootstrap import open_hub
+from gateway.jobs import recorded_run
+from gateway.pulls import DayCounts, describe, describe_pull, store_daily_file
+from ledger.model import BEIJING, Source
 
 app = typer.Typer(help="Pull completions from a vendor, run to completion.", no_args_is_help=True)
 
@@ -43,63 +42,8 @@ ConfigOption = Annotated[
     ),
 ]
 DAYS_PER_PULL_MAX: Final = 366
-DAILY_RECORDS_PER_BATCH: Final = 500
-OUTCOME_WORDS: Final = {
-    "appended": "appended",
-    "duplicate": "duplicate",
-    "pending": "pending (a revocation waiting for its completion)",
-    "held:conflict": "held (conflict)",
-    "held:unknown_person": "held (unknown person)",
-    "held:malformed": "held (malformed)",
-}
-"""How each outcome label is printed, in the order printed."""
+COMMAND_LINE: Final = "command_line"
 _DAY: Final = re.compile(r"[0-9]{8}", re.ASCII)
-
-DayCounts = Counter[str]
-
-
-def outcome_label(outcome: Outcome) -> str:
-    """``appended``, ``duplicate``, ``pending``, or ``held:<reason>``."""
-    return outcome.kind.value if outcome.held is None else f"held:{outcome.held.reason}"
-
-
-async def store_daily_file(
-    ledger: Ledger, files: DailyFileClient, day: date, on_stored: Callable[[int], None] | None = None
-) -> DayCounts:
-    """Store every record of one day's file; the counts of what the ledger made of them.
-
-    Raises ``DailyFileFailed`` when the file cannot be read to its end (the batches before the
-    break stay stored) and the ledger's errors when it cannot store.
-    """
-    counts: DayCounts = Counter()
-    batch: list[Delivery] = []
-    async for delivery in files.deliveries(day):
-        batch.append(delivery)
-        if len(batch) == DAILY_RECORDS_PER_BATCH:
-            counts.update(outcome_label(outcome) for outcome in await ledger.receive(batch))
-            if on_stored is not None:
-                on_stored(len(batch))
-            batch = []
-    if batch:
-        counts.update(outcome_label(outcome) for outcome in await ledger.receive(batch))
-        if on_stored is not None:
-            on_stored(len(batch))
-    return counts
-
-
-def daily_file_client(hub: Hub, http: httpx.AsyncClient) -> DailyFileClient:
-    """The client of hnou's daily files on this hub; raises ``HubNotReady`` when hnou is not configured."""
-    settings = hub.settings.vendors.hnou
-    if settings is None:
-        raise HubNotReady("hnou is not configured: add a [vendors.hnou] section to the settings")
-    translator = Translator(hub.people.find_by_id_number, hub.keyring, hub.ledger.check)
-    return DailyFileClient(
-        http,
-        api_base=settings.api_base,
-        appid=settings.appid,
-        appsecret=settings.appsecret.get_secret_value(),
-        translator=translator,
-    )
 
 
 @app.command("hnou")
@@ -146,14 +90,6 @@ def _parse_day(text: str, option: str) -> date:
         raise refusal from None
 
 
-def describe(counts: DayCounts) -> str:
-    """``3 records: 2 appended, 1 held (malformed)``."""
-    total = sum(counts.values())
-    parts = [f"{counts[label]} {words}" for label, words in OUTCOME_WORDS.items() if counts[label]]
-    noun = "record" if total == 1 else "records"
-    return f"{total} {noun}" + (": " + ", ".join(parts) if parts else "")
-
-
 async def _pull_hnou(settings: Settings, days: Sequence[date]) -> list[tuple[date, DayCounts]]:
     console = Console(stderr=True)
     reports: list[tuple[date, DayCounts]] = []
@@ -165,20 +101,22 @@ async def _pull_hnou(settings: Settings, days: Sequence[date]) -> list[tuple[dat
         console=console,
         disable=not console.is_terminal,
     )
-    async with open_hub(settings) as hub, httpx.AsyncClient() as http:
-        files = daily_file_client(hub, http)
+    async with open_hub(settings) as hub:
+        files = hub.vendors.batches(Source.HNOU)
         with progress:
-            task = progress.add_task(f"{HNOU} daily files", total=len(days), records=0)
+            task = progress.add_task("hnou daily files", total=len(days), records=0)
             stored = Counter[str]()
 
             def count(records: int) -> None:
                 stored["records"] += records
                 progress.update(task, records=stored["records"])
 
-            for day in days:
-                progress.update(task, description=f"{HNOU} {day:%Y%m%d}")
-                reports.append((day, await store_daily_file(hub.ledger, files, day, count)))
-                progress.advance(task)
+            async with recorded_run(hub, "pull_hnou", Source.HNOU, COMMAND_LINE) as said:
+                for day in days:
+                    progress.update(task, description=f"hnou {day:%Y%m%d}")
+                    reports.append((day, await store_daily_file(hub.ledger, files, day, count)))
+                    said.append(f"{day:%Y%m%d}: {describe(reports[-1][1])}")
+                    progress.advance(task)
         # The years this pull changed, reviewed here rather than at a serving hub's next sweep.
         await hub.certificates.review_due()
     return reports
@@ -189,18 +127,7 @@ def pull_webtrn(config: ConfigOption = None) -> None:
     """Pull webtrn's completions from where the last pull stopped to the last page, and store them."""
     settings = load_settings(config)
     report = asyncio.run(_pull_webtrn(settings))
-    read_to = "" if report.watermark is None else f"; read to {report.watermark.updated_at:%Y-%m-%dT%H:%M:%SZ}"
-    pages = "page" if report.pages == 1 else "pages"
-    typer.echo(f"webtrn: {describe(webtrn_counts(report))} in {report.pages} {pages}{read_to}")
-
-
-def webtrn_counts(report: PullReport) -> DayCounts:
-    """A pull's report in the labels ``describe`` prints."""
-    counts: DayCounts = Counter(
-        {kind.value: report.count(kind) for kind in OutcomeKind if kind is not OutcomeKind.HELD}
-    )
-    counts.update({f"held:{reason}": count for reason, count in report.held.items()})
-    return counts
+    typer.echo(f"webtrn: {describe_pull(report)}")
 
 
 async def _pull_webtrn(settings: Settings) -> PullReport:
@@ -211,10 +138,15 @@ async def _pull_webtrn(settings: Settings) -> PullReport:
         console=console,
         disable=not console.is_terminal,
     )
-    async with open_hub(settings) as hub, webtrn_puller(hub) as puller:
+    async with open_hub(settings) as hub:
+        puller = hub.vendors.puller(Source.WEBTRN)
         with progress:
             task = progress.add_task("webtrn", total=None, pages=0, records=0)
-            report = await puller.pull(lambda report: progress.update(task, pages=report.pages, records=report.items))
+            async with recorded_run(hub, "pull_webtrn", Source.WEBTRN, COMMAND_LINE) as said:
+                report = await puller.pull(
+                    lambda report: progress.update(task, pages=report.pages, records=report.items)
+                )
+                said.append(describe_pull(report))
         # The years this pull changed, reviewed here rather than at a serving hub's next sweep.
         await hub.certificates.review_due()
     return report

@@ -27,12 +27,11 @@ from adapters.hnou.simulator_hours import SimulatedCompletion as SimulatedComple
 from adapters.ischinese.simulator import Account
 from adapters.ischinese.simulator_hours import LISTING_PATH, HoursSimulator, Sending, SimulatedCompletion
 from adapters.webtrn.simulator_api import WebtrnApiSimulator
-from gateway.commands.pull import daily_file_client, describe, store_daily_file, webtrn_counts
 from gateway.demo.cast import YEAR, Study
 from gateway.demo.handoffs import Arrival
 from gateway.demo.stage import Stage
-from gateway.jobs import webtrn_puller
-from ledger.model import BEIJING
+from gateway.pulls import describe, pull_counts, store_daily_file
+from ledger.model import BEIJING, Source
 from sso.id_numbers import make_id_number
 
 __all__ = ["hnou_posts_and_files", "ischinese_pushes", "webtrn_is_pulled"]
@@ -221,20 +220,19 @@ async def webtrn_is_pulled(stage: Stage, studies: list[Study], console: Console)
     console.print(f"  webtrn serves {len(record_ids)} completions, at most {api.page_size_max} a page")
     api.answer(429, on_requests=[2], retry_after_seconds=1)
     api.answer(401, on_requests=[3])
-    async with webtrn_puller(stage.hub) as puller:
-        report = await puller.pull()
+    puller = stage.hub.vendors.puller(Source.WEBTRN)
+    report = await puller.pull()
     console.print(
-        f"  the hub pulls: {describe(webtrn_counts(report))} in {report.pages} pages, through a 429 on the "
+        f"  the hub pulls: {describe(pull_counts(report))} in {report.pages} pages, through a 429 on the "
         f"2nd request (it waited the 1 s of Retry-After) and a 401 on the 3rd (a new token, one more try)"
     )
     [revoked] = _pick(record_ids, 1, offset=2)
     api.revoke(revoked, updated_at=REVOKED_ON)
-    async with webtrn_puller(stage.hub) as puller:
-        again = await puller.pull()
-    watermark = "" if report.watermark is None else f"{report.watermark.updated_at:%Y-%m-%dT%H:%M:%SZ}"
+    again = await puller.pull()
+    watermark = "" if report.read_to is None else f"{report.read_to:%Y-%m-%dT%H:%M:%SZ}"
     console.print(
         f"  webtrn revokes {revoked}: it comes again with a new updated_at. The next pull starts at the "
-        f"watermark {watermark}: {describe(webtrn_counts(again))} (the item at the watermark comes again "
+        f"watermark {watermark}: {describe(pull_counts(again))} (the item at the watermark comes again "
         "and changes nothing; the revocation is a reversal)"
     )
 
@@ -284,11 +282,10 @@ async def hnou_posts_and_files(stage: Stage, studies: list[Study], console: Cons
     )
     days = sorted({hours.records[record_no].changed_on for record_no in unposted})
     console.print(f"  {len(unposted)} notifications never went out ({', '.join(unposted)}): the daily files bring them")
-    async with httpx.AsyncClient() as http:
-        files = daily_file_client(stage.hub, http)
-        for day in days:
-            counts = await store_daily_file(stage.hub.ledger, files, day)
-            console.print(f"    hub pull hnou --date {day:%Y%m%d}: {describe(counts)}")
+    files = stage.hub.vendors.batches(Source.HNOU)
+    for day in days:
+        counts = await store_daily_file(stage.hub.ledger, files, day)
+        console.print(f"    hub pull hnou --date {day:%Y%m%d}: {describe(counts)}")
 
 
 def _stranger_at_hnou() -> SimulatedCompletionAtHnou:

@@ -12,10 +12,9 @@ import structlog
 from aiohttp import web
 
 from adapters.errors import AdapterError, BodyTooLarge, DeliveryInvalid
-from adapters.ischinese.receiver import AccountLink
-from adapters.ischinese.webhook import WEBHOOK_BODY_BYTES_MAX
+from adapters.ports import AccountLink, InboundWebhook
 from gateway.bodies import read_at_most
-from gateway.keys import DELIVERIES, DIRECTORY, HUB, ISCHINESE
+from gateway.keys import DELIVERIES, HUB
 from gateway.openapi import problem_answer
 from ledger.errors import FieldError, NoRulesForYear
 from ledger.model import Source
@@ -36,15 +35,17 @@ async def ischinese_webhook(request: web.Request) -> web.Response:
 
 
 async def _receive(request: web.Request) -> web.Response:
-    receiver = request.app.get(ISCHINESE)
+    hub = request.app[HUB]
+    receiver = hub.vendors.receiver(Source.ISCHINESE)
     if receiver is None:
         raise web.HTTPNotFound(text="ischinese is not configured")
-    body = await read_at_most(request, WEBHOOK_BODY_BYTES_MAX)
+    body = await read_at_most(request, receiver.body_bytes_max)
     if body is None:
-        raise BodyTooLarge(f"the body is over {WEBHOOK_BODY_BYTES_MAX} bytes")
-    received = await receiver.receive(request.headers, body, datetime.now(UTC))
+        raise BodyTooLarge(f"the body is over {receiver.body_bytes_max} bytes")
+    webhook = InboundWebhook(request.headers, body, request.content_type, request.charset)
+    received = await receiver.receive(webhook, datetime.now(UTC))
     if isinstance(received, AccountLink):
-        linked = await request.app[DIRECTORY].link_account("ischinese", received.sub, received.account_id)
+        linked = await hub.directory.link_account("ischinese", received.sub, received.account_id)
         log.info("vendor_account_linked", vendor="ischinese", message_id=received.message_id, known=linked)
         return web.json_response({"status": "linked" if linked else "unknown_subject"})
     try:

@@ -290,6 +290,9 @@ class AuditAction(StrEnum):
     ID_NUMBER_CORRECTED = "person.id_number_corrected"
     PERSON_DEACTIVATED = "person.deactivated"
     AUDIT_LOG_READ = "audit_log.read"
+    QUARANTINE_READ = "quarantine.read"
+    HELD_RECORD_RELEASED = "quarantine.released"
+    HELD_RECORD_REJECTED = "quarantine.rejected"
     KEYS_ROTATED = "keys.rotated"
     LEDGER_EXPORTED = "ledger.exported"
     EXPORT_MANIFEST_READ = "ledger.export_manifest_read"
@@ -336,6 +339,7 @@ class TargetKind(StrEnum):
     """A region, department or institution of the organisation, by its code."""
     FEEDBACK = "feedback"
     CERTIFICATE = "certificate"
+    HELD_RECORD = "held_record"
 
 
 @dataclass(frozen=True, slots=True)

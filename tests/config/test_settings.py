@@ -469,7 +469,7 @@ def test_all_three_vendors_load(tmp_path: Path) -> None:
 def test_an_unknown_vendor_code_is_refused(tmp_path: Path) -> None:
     message = refusal(tmp_path, HUB + '[vendors.coursera]\nname = "coursera"\n')
 
-    assert message == "invalid setting vendors.coursera: unknown key"
+    assert message == "invalid setting vendors.coursera: unknown vendor code: the codes are hnou, ischinese, webtrn"
 
 
 def test_an_unknown_jwt_algorithm_is_refused(tmp_path: Path) -> None:

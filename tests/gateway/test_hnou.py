@@ -23,9 +23,10 @@ from adapters.hnou.translation import HOLD_PAYLOAD_CONTEXT
 from config import load_settings
 from gateway.app import create_app
 from gateway.bootstrap import Hub, ensure_keyring
-from gateway.commands.pull import daily_file_client, days_asked, store_daily_file
+from gateway.commands.pull import days_asked
 from gateway.keys import HUB
-from ledger.model import EntryKind, HoldReason
+from gateway.pulls import store_daily_file
+from ledger.model import EntryKind, HoldReason, Source
 from ledger.tables import HeldRecordRow, LedgerEntryRow, PendingReversalRow, ReceiptRow
 from sso.id_numbers import make_id_number
 from sso.organisation import load_organisation
@@ -346,7 +347,7 @@ async def test_while_nothing_can_be_stored_the_answer_is_503(
 
 
 async def test_the_file_and_the_forms_together_give_one_entry_per_record(
-    client: Client, simulator: HoursSimulator, http: httpx.AsyncClient, person_id: str
+    client: Client, simulator: HoursSimulator, person_id: str
 ) -> None:
     for record in (completion("HN-1"), completion("HN-2", subject="professional"), completion("HN-3", hours="1")):
         simulator.keep(record)
@@ -356,8 +357,8 @@ async def test_the_file_and_the_forms_together_give_one_entry_per_record(
     simulator.extra_lines[DAY] = [f"HN-4,{ID_NUMBER},王芳,C,T,公共,-1,2021-06-01 10:00:00,完成"]
     hub = hub_of(client)
 
-    counts = await store_daily_file(hub.ledger, daily_file_client(hub, http), DAY)
-    again = await store_daily_file(hub.ledger, daily_file_client(hub, http), DAY)
+    counts = await store_daily_file(hub.ledger, hub.vendors.batches(Source.HNOU), DAY)
+    again = await store_daily_file(hub.ledger, hub.vendors.batches(Source.HNOU), DAY)
 
     assert counts == {"duplicate": 1, "appended": 2, "held:malformed": 1}
     assert again == {"duplicate": 3, "held:malformed": 1}
@@ -432,7 +433,11 @@ def test_hub_pull_hnou_refuses_a_bad_day_in_one_line(run_hub: RunHub) -> None:
 @pytest.mark.parametrize(
     ("hnou_section", "message"),
     [
-        (False, "hub: error: hnou is not configured: add a [vendors.hnou] section to the settings"),
+        (
+            False,
+            "hub: error: hnou is not configured: add a [vendors.hnou] section to the settings "
+            "to fetch the daily files of hnou",
+        ),
         (True, "hub: error: hnou answered 401 to the request for the daily file of 20210601"),
     ],
 )

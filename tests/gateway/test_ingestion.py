@@ -374,12 +374,18 @@ async def test_the_summary_counts_each_vendors_outcomes_and_refusals(
     assert vendors["ischinese"] == {
         "vendor": "ischinese",
         "arrived": 8,
-        "outcomes": {"appended": 5, "duplicate": 0, "held": 1, "pending": 0, "refused": 2},
+        "outcomes": {
+            **{"appended": 5, "duplicate": 0, "held": 1, "pending": 0},
+            **{"released": 0, "rejected": 0, "refused": 2},
+        },
         "held": {"conflict": 1, "unknown_person": 0, "malformed": 0},
         "refusals": {"signature_refused": 2},
         "last_stored_at": newest["ischinese"],
     }
-    assert vendors["hnou"]["outcomes"] == {"appended": 1, "duplicate": 0, "held": 0, "pending": 0, "refused": 1}
+    assert vendors["hnou"]["outcomes"] == {
+        **{"appended": 1, "duplicate": 0, "held": 0, "pending": 0},
+        **{"released": 0, "rejected": 0, "refused": 1},
+    }
     assert (vendors["hnou"]["refusals"], vendors["hnou"]["last_stored_at"]) == ({"invalid_sign": 1}, newest["hnou"])
     assert (vendors["webtrn"]["arrived"], vendors["webtrn"]["last_stored_at"]) == (0, None)
     assert [vendor["arrived"] for vendor in before_anything["vendors"]] == [0, 0, 0]

@@ -20,7 +20,7 @@ from adapters.webtrn.simulator_api import WebtrnApiSimulator
 from config import load_settings
 from gateway.bootstrap import ensure_keyring, open_hub
 from gateway.jobs import run_exclusively, running_scheduler
-from ledger.model import PersonId
+from ledger.model import PersonId, Source
 from sso.handoff import Vendor
 
 from .conftest import HUB, RunHub
@@ -91,7 +91,9 @@ async def test_hub_pull_webtrn_stores_the_pages_and_says_what_it_stored(
     assert CLIENT_SECRET not in first.stdout + first.stderr
     async with open_hub(load_settings(webtrn_settings)) as hub:
         balance = await hub.ledger.balance(PERSON, 2021)
+        last_pulls = await hub.runs.last_pulls()
     assert balance.public == 4 * 150
+    assert set(last_pulls) == {Source.WEBTRN}  # each pull is recorded, for the vendors' health
 
 
 def run_hub_on_a_terminal(*arguments: str) -> tuple[int, str, str]:
@@ -158,7 +160,7 @@ def test_hub_pull_webtrn_without_webtrn_configured_says_so(run_hub: RunHub, tmp_
 
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        "hub: error: invalid setting vendors.webtrn: is required to pull from webtrn"
+        "hub: error: webtrn is not configured: add a [vendors.webtrn] section to the settings to pull from webtrn"
     )
 
 

@@ -11,7 +11,8 @@ import pytest
 from standardwebhooks import Webhook
 
 from adapters.errors import DeliveryInvalid, SignatureRefused
-from adapters.ischinese.receiver import AccountLink, IschineseReceiver
+from adapters.ischinese.receiver import IschineseReceiver
+from adapters.ports import AccountLink
 from ledger.model import Credit, Delivery, Hold, HoldReason, Reversal
 
 from ..conftest import FakeLearnerDirectory

@@ -15,7 +15,6 @@ import pytest
 
 from config import load_settings
 from gateway.bootstrap import ensure_keyring
-from gateway.commands.pull import daily_file_client, store_daily_file
 from gateway.database import create_engine
 from gateway.demo.cast import cast
 from gateway.demo.handoffs import Arrival, register_and_visit
@@ -29,8 +28,8 @@ from gateway.demo.stage import (
     settings_text,
     url_of,
 )
-from gateway.jobs import webtrn_puller
-from ledger.model import Balance, EntryKind
+from gateway.pulls import store_daily_file
+from ledger.model import Balance, EntryKind, Source
 from sso.organisation import load_organisation
 from sso.units.service import OrganisationService
 
@@ -107,8 +106,7 @@ async def test_webtrn_serves_the_hours_of_its_account_and_the_hub_pulls_them(sta
         updated_at=COMPLETED,
     )
 
-    async with webtrn_puller(stage.hub) as puller:
-        report = await puller.pull()
+    report = await stage.hub.vendors.puller(Source.WEBTRN).pull()
 
     assert account.registration["name"] == arrival.member.name
     assert (report.pages, report.items) == (1, 1)
@@ -133,8 +131,8 @@ async def test_hnou_posts_the_hours_of_the_learner_its_launch_gave_it(stage: Sta
     )
 
     answers = await vendor.hours.notify("HN2021000001")
-    async with httpx.AsyncClient() as http:  # the same app serves the daily file
-        day = await store_daily_file(stage.hub.ledger, daily_file_client(stage.hub, http), COMPLETED.date())
+    # The same app serves the daily file.
+    day = await store_daily_file(stage.hub.ledger, stage.hub.vendors.batches(Source.HNOU), COMPLETED.date())
 
     assert learner.id_number == arrival.member.id_number
     assert answers == [(200, "SUCCESS")]

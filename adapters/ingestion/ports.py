@@ -1,0 +1,28 @@
+"""What the health view needs from outside ingestion: when each vendor was last pulled, and how many
+discrepancies with each vendor are open."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
+
+from ledger.model import Source
+
+
+class PullRuns(Protocol):
+    async def last_pulls(self) -> Mapping[Source, datetime]:
+        """When each vendor's last successful pull ended (a vendor never pulled is absent)."""
+
+
+class OpenDiscrepancies(Protocol):
+    async def open_per_vendor(self) -> Mapping[Source, int]:
+        """How many discrepancies with each vendor are open (a vendor with none may be absent)."""
+
+
+class NoDiscrepancyRecords:
+    """``OpenDiscrepancies`` while the hub keeps no record of discrepancies: none is open anywhere.
+    Reconciliation, once it records its runs and their discrepancies, answers this port instead."""
+
+    async def open_per_vendor(self) -> Mapping[Source, int]:
+        return {}
