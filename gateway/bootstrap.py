@@ -22,6 +22,7 @@ from config.settings import YearRulesSettings
 from gateway.database import create_engine
 from gateway.directory import HubLearnerDirectory, PeopleRegistry
 from gateway.labels import PeopleLabels
+from gateway.messaging import SupervisionMessages
 from gateway.runs import JobRuns
 from gateway.vendors import AdapterServices, VendorAdapters, check_registry, handoff_links
 from ledger.exports.service import Exports
@@ -128,6 +129,7 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     handoff = Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings))
     trainings = SqlTrainingsStore(engine, keyring)
     directory = HubLearnerDirectory(people, handoff)
+    messages = Messages(SqlMessageStore(engine))
     try:
         async with httpx.AsyncClient(follow_redirects=False) as http:
             vendors = VendorAdapters.build(settings, AdapterServices(ledger, directory, keyring, engine, http))
@@ -144,8 +146,14 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
                 exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
                 offline_trainings=OfflineTrainings(trainings, ledger, PeopleRegistry(people), rules),
                 continuing_education=ContinuingEducation(trainings, ledger, PeopleRegistry(people), rules),
-                supervision=Supervision.on(engine, evaluations=ledger, rosters=people, organisation=organisation),
-                messages=Messages(SqlMessageStore(engine)),
+                supervision=Supervision.on(
+                    engine,
+                    evaluations=ledger,
+                    rosters=people,
+                    organisation=organisation,
+                    messages=SupervisionMessages(messages),
+                ),
+                messages=messages,
                 certificates=Certificates(
                     SqlCertificateStore(engine),
                     ledger=ledger,

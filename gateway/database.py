@@ -30,8 +30,7 @@ import sso.messages.tables
 import sso.people.tables
 import sso.units.tables  # noqa: F401  (the last import that binds `sso`)
 import supervision.feedback.tables
-import supervision.notices.tables
-import supervision.tables  # noqa: F401  (the last import that binds `supervision`)
+import supervision.notices.tables  # noqa: F401  (the last import that binds `supervision`)
 import trainings.tables  # noqa: F401
 
 MIGRATIONS_PATH = Path(__file__).parent / "migrations"

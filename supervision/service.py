@@ -1,5 +1,5 @@
-"""Supervision on the hub's database: reports read from the ledger and the rosters, the feedback desk, the
-notice board, and the outbox their staff messages go to until the hub has a staff messages store."""
+"""Supervision on the hub's database: reports read from the ledger and the rosters, the feedback desk and
+the notice board, whose staff messages go out through the ``StaffMessages`` the hub gives it."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from supervision.feedback.store import SqlFeedbackStore
 from supervision.model import Clock, utc_now
 from supervision.notices.service import NoticeBoard
 from supervision.notices.store import SqlNoticeStore
+from supervision.ports import StaffMessages
 from supervision.reports.ports import Evaluations, Rosters
 from supervision.reports.service import Reports
-from supervision.store import SqlOutbox
 
 __all__ = ["Supervision"]
 
@@ -28,7 +28,6 @@ class Supervision:
     reports: Reports
     feedback: FeedbackDesk
     notices: NoticeBoard
-    outbox: SqlOutbox
 
     @classmethod
     def on(
@@ -38,13 +37,12 @@ class Supervision:
         evaluations: Evaluations,
         rosters: Rosters,
         organisation: OrganisationService,
+        messages: StaffMessages,
         clock: Clock = utc_now,
     ) -> Supervision:
         """Supervision kept in this database, reading the ledger's evaluations and the people's rosters."""
-        outbox = SqlOutbox(engine, clock)
         return cls(
             reports=Reports(evaluations, rosters),
-            feedback=FeedbackDesk(SqlFeedbackStore(engine), organisation, outbox, clock),
-            notices=NoticeBoard(SqlNoticeStore(engine), rosters, outbox, clock),
-            outbox=outbox,
+            feedback=FeedbackDesk(SqlFeedbackStore(engine), organisation, messages, clock),
+            notices=NoticeBoard(SqlNoticeStore(engine), rosters, messages, clock),
         )

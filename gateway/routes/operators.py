@@ -271,10 +271,6 @@ async def my_data(request: web.Request) -> web.Response:
         "certificates": [_held_certificate_document(item) for item in await hub.certificates.history(person_id)],
         "messages": [_held_message_document(message) for message in await hub.messages.all_of(person_id)],
         "feedback": [feedback_document(feedback) for feedback in await hub.supervision.feedback.all_of(person_id)],
-        "messages_from_supervision": [
-            {"kind": message.kind.value, "title": message.title, "body": message.body, "link": message.link}
-            for message in await hub.supervision.outbox.of_person(person_id)
-        ],
     }
     log.info("personal_data_downloaded", person_id=person_id)
     headers = {**NO_STORE, hdrs.CONTENT_DISPOSITION: 'attachment; filename="my-data.json"'}
@@ -345,6 +341,7 @@ def _held_message_document(message: Message) -> dict[str, object]:
         "kind": message.kind.value,
         "title": message.title,
         "body": message.body,
+        "link": message.link,
         "created_at": _instant(message.created_at),
         "read_at": None if message.read_at is None else _instant(message.read_at),
     }
@@ -642,7 +639,6 @@ openapi_paths: dict[str, object] = {
                             "certificates": {"type": "array", "items": {"type": "object"}},
                             "messages": {"type": "array", "items": {"type": "object"}},
                             "feedback": {"type": "array", "items": {"type": "object"}},
-                            "messages_from_supervision": {"type": "array", "items": {"type": "object"}},
                         },
                     },
                 ),

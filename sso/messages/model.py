@@ -52,6 +52,8 @@ class MessageKind(StrEnum):
 
     CERTIFICATE_ISSUED = "certificate_issued"
     CERTIFICATE_REVOKED = "certificate_revoked"
+    SUPERVISOR_NOTICE = "supervisor_notice"
+    FEEDBACK_ANSWERED = "feedback_answered"
 
 
 class ReadState(StrEnum):

@@ -62,7 +62,7 @@ async def test_staff_send_feedback_and_read_the_answer_the_supervisor_gave(clien
     assert items[1]["status"] == "answered"
     assert items[1]["answer"]["text"] == "已约谈该单位，责令整改。"
     assert data["feedback"] == items
-    assert data["messages_from_supervision"] == [
+    assert [{key: message[key] for key in ("kind", "title", "body", "link")} for message in data["messages"]] == [
         {
             "kind": "feedback_answered",
             "title": "您的反馈已有答复",

@@ -24,7 +24,11 @@ async def client(aiohttp_client: ClientMaker, settings_file: Path, database_url:
 
 
 async def _received(client: Client, person_id: str) -> list[StaffMessage]:
-    return await hub_of(client).supervision.outbox.of_person(PersonId(person_id))
+    """The person's staff messages, as supervision sent them."""
+    return [
+        StaffMessage(message.person_id, StaffMessageKind(message.kind.value), message.title, message.body, message.link)
+        for message in await hub_of(client).messages.all_of(PersonId(person_id))
+    ]
 
 
 async def test_a_notice_reaches_the_active_staff_of_the_unit_and_nobody_else(client: Client) -> None:

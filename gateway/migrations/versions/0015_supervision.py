@@ -1,4 +1,4 @@
-"""Supervision: feedback on violations and its answers, supervisors' notices, the outbox of the staff
+"""Supervision: feedback on violations and its answers, supervisors' notices, the staff
 messages they send; people's rosters read by institution and id.
 
 Revision ID: 0015
@@ -50,19 +50,6 @@ def upgrade() -> None:
     with op.batch_alter_table("supervision_notice", schema=None) as batch_op:
         batch_op.create_index("ix_supervision_notice_scope_code_id", ["scope_code", "id"], unique=False)
         batch_op.create_index("ix_supervision_notice_sent_by_sent_at", ["sent_by_token_id", "sent_at"], unique=False)
-    op.create_table(
-        "supervision_outbox",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("person_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("body", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
-        sa.Column("link", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("supervision_outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_supervision_outbox_person_id_id", ["person_id", "id"], unique=False)
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.drop_index("ix_person_unit_code")
         batch_op.create_index("ix_person_unit_code_id", ["unit_code", "id"], unique=False)
@@ -72,9 +59,6 @@ def downgrade() -> None:
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.drop_index("ix_person_unit_code_id")
         batch_op.create_index("ix_person_unit_code", ["unit_code"], unique=False)
-    with op.batch_alter_table("supervision_outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_supervision_outbox_person_id_id")
-    op.drop_table("supervision_outbox")
     with op.batch_alter_table("supervision_notice", schema=None) as batch_op:
         batch_op.drop_index("ix_supervision_notice_sent_by_sent_at")
         batch_op.drop_index("ix_supervision_notice_scope_code_id")
