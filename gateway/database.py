@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 import adapters.hnou.tables
 import adapters.ingestion.tables  # noqa: F401  (the last import that binds `adapters`)
 import ledger.exports.tables
+import ledger.reconciliation.tables
 import ledger.tables  # noqa: F401  (importing a package's tables registers them on the metadata)
 import sso.access.tables
 import sso.handoff.tables

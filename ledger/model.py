@@ -200,6 +200,24 @@ class Hold:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """A request to count this version of a record in place of the version the ledger counts:
+    a reversal of the counted credit (``reason``, unless it is reversed already) and a credit of
+    the next revision. Without a stored credit it is a plain credit."""
+
+    credit: Credit
+    reason: str
+
+    @property
+    def source(self) -> Source:
+        return self.credit.source
+
+    @property
+    def record_id(self) -> str:
+        return self.credit.record_id
+
+
 Command = Credit | Reversal | Hold
 _Code = TypeVar("_Code", Source, Subject)
 DELIVERY_ID_CHARACTERS_MAX = 200
@@ -252,12 +270,25 @@ def new_reversal(*, source: str, record_id: str, reason: str, actor: str, payloa
     checked_source = _member(Source, source, "source", errors)
     _text("record_id", record_id, errors, required=True)
     _text("actor", actor, errors, required=True)
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > REASON_CHARACTERS_MAX:
-        errors.append(FieldError("reason", f"must be between 1 and {REASON_CHARACTERS_MAX} characters"))
+    _reason(reason, errors)
     _payload_hash(payload_hash, errors)
     if errors or checked_source is None:
         raise InvalidCommand(errors)
     return Reversal(source=checked_source, record_id=record_id, reason=reason, actor=actor, payload_hash=payload_hash)
+
+
+def new_replacement(credit: Credit, reason: str) -> Replacement:
+    """A validated replacement of a record's counted version by ``credit``; raises ``InvalidCommand``."""
+    errors: list[FieldError] = []
+    _reason(reason, errors)
+    if errors:
+        raise InvalidCommand(errors)
+    return Replacement(credit, reason)
+
+
+def _reason(value: str, errors: list[FieldError]) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > REASON_CHARACTERS_MAX:
+        errors.append(FieldError("reason", f"must be between 1 and {REASON_CHARACTERS_MAX} characters"))
 
 
 def _member(kind: type[_Code], value: str, name: str, errors: list[FieldError]) -> _Code | None:
@@ -312,14 +343,21 @@ class Entry:
     reason: str | None
     prev_hash: str
     hash: str
+    revision: int = 1
+    """Which version of its record this is: a record the ledger took again in place of its
+    counted version (a ``Replacement``) has a credit, and maybe a reversal, of each revision."""
 
     @property
     def signed_hours(self) -> int:
         return self.hours if self.kind is EntryKind.CREDIT else -self.hours
 
     def chain_document(self) -> dict[str, object]:
-        """Every field but ``hash``, in the form the chain hashes."""
-        return {
+        """Every field but ``hash``, in the form the chain hashes.
+
+        ``revision`` is in the document of later revisions only, so that the first revision of a
+        record (every entry written before revisions existed) hashes as it always did.
+        """
+        document: dict[str, object] = {
             "seq": self.seq,
             "kind": self.kind.value,
             "person_id": self.person_id,
@@ -339,6 +377,9 @@ class Entry:
             "reason": self.reason,
             "prev_hash": self.prev_hash,
         }
+        if self.revision != 1:
+            document["revision"] = self.revision
+        return document
 
 
 def sealed(entry: Entry) -> Entry:

@@ -38,6 +38,7 @@ from ledger.model import (
     OutcomeKind,
     PendingReversal,
     RecordKey,
+    Replacement,
     Reversal,
     SequenceNumber,
     Source,
@@ -91,11 +92,13 @@ class _Plan:
     applied: dict[RecordKey, SequenceNumber] = field(default_factory=dict)
     held: list[HeldRecord] = field(default_factory=list)
 
-    def take(self, command: Command) -> Outcome:
+    def take(self, command: Command | Replacement) -> Outcome:
         if isinstance(command, Credit):
             return self._take_credit(command)
         if isinstance(command, Reversal):
             return self._take_reversal(command)
+        if isinstance(command, Replacement):
+            return self._take_replacement(command)
         return self._take_hold(command)
 
     def _take_hold(self, hold: Hold) -> Outcome:
@@ -129,11 +132,11 @@ class _Plan:
 
     def _take_reversal(self, reversal: Reversal) -> Outcome:
         key = (reversal.source, reversal.record_id)
-        done = self.stored.get((*key, EntryKind.REVERSAL))
-        if done is not None:
-            return Outcome(OutcomeKind.DUPLICATE, (done,))
         credit = self.stored.get((*key, EntryKind.CREDIT))
         if credit is not None:
+            done = self._reversal_of(credit)
+            if done is not None:
+                return Outcome(OutcomeKind.DUPLICATE, (done,))
             return Outcome(
                 OutcomeKind.APPENDED,
                 (self._append_reversal(credit, reversal.reason, reversal.actor, reversal.payload_hash),),
@@ -151,7 +154,26 @@ class _Plan:
             self.new_pending.append(waiting)
         return Outcome(OutcomeKind.PENDING)
 
-    def _append_credit(self, credit: Credit) -> Entry:
+    def _take_replacement(self, replacement: Replacement) -> Outcome:
+        credit = replacement.credit
+        stored = self.stored.get((credit.source, credit.record_id, EntryKind.CREDIT))
+        if stored is None:
+            return self._take_credit(credit)
+        counted = self._reversal_of(stored) is None
+        if counted and stored.content_hash == credit.content_hash:
+            return Outcome(OutcomeKind.DUPLICATE, (stored,))
+        entries = []
+        if counted:
+            entries.append(self._append_reversal(stored, replacement.reason, credit.actor, credit.payload_hash))
+        entries.append(self._append_credit(credit, revision=stored.revision + 1))
+        return Outcome(OutcomeKind.APPENDED, tuple(entries))
+
+    def _reversal_of(self, credit: Entry) -> Entry | None:
+        """The reversal of this credit's revision, if the ledger holds one."""
+        reversal = self.stored.get((credit.source, credit.record_id, EntryKind.REVERSAL))
+        return reversal if reversal is not None and reversal.revision == credit.revision else None
+
+    def _append_credit(self, credit: Credit, revision: int = 1) -> Entry:
         return self._append(
             kind=EntryKind.CREDIT,
             template=credit,
@@ -160,6 +182,7 @@ class _Plan:
             payload_hash=credit.payload_hash,
             reverses_seq=None,
             reason=None,
+            revision=revision,
         )
 
     def _append_reversal(self, credit: Entry, reason: str, actor: str, payload_hash: str) -> Entry:
@@ -171,6 +194,7 @@ class _Plan:
             payload_hash=payload_hash,
             reverses_seq=credit.seq,
             reason=reason,
+            revision=credit.revision,
         )
 
     def _append(
@@ -183,6 +207,7 @@ class _Plan:
         payload_hash: str,
         reverses_seq: SequenceNumber | None,
         reason: str | None,
+        revision: int,
     ) -> Entry:
         seq = SequenceNumber(self.seq + 1)
         entry = sealed(
@@ -206,6 +231,7 @@ class _Plan:
                 reason=reason,
                 prev_hash=self.prev_hash,
                 hash="",
+                revision=revision,
             )
         )
         self.seq, self.prev_hash = seq, entry.hash
@@ -290,6 +316,13 @@ class Ledger:
         self._check_batch(commands)
         return await self._write(commands, deliveries, position)
 
+    async def replace(self, replacement: Replacement) -> Outcome:
+        """Count a record's new version in place of the counted one (see ``Replacement``), in one
+        transaction. Raises as ``record_batch`` does."""
+        self._check_against_rules(replacement.credit, None)
+        (outcome,) = await self._write([replacement], (), None)
+        return outcome
+
     async def position(self, source: Source) -> str | None:
         """Where the next read of a pulled source starts, or ``None`` before the first."""
         return await self._store.position(source)
@@ -325,7 +358,10 @@ class Ledger:
             )
 
     async def _write(
-        self, commands: list[Command], deliveries: Sequence[Delivery], position: SourcePosition | None
+        self,
+        commands: Sequence[Command | Replacement],
+        deliveries: Sequence[Delivery],
+        position: SourcePosition | None,
     ) -> list[Outcome]:
         for attempt in range(WRITE_ATTEMPTS_MAX):
             try:

@@ -108,6 +108,7 @@ def entry_from_row(row: Row[Any]) -> Entry:
         reason=row.reason,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        revision=row.revision,
     )
 
 
@@ -132,6 +133,7 @@ def _entry_values(entry: Entry) -> dict[str, object]:
         "reason": entry.reason,
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
+        "revision": entry.revision,
     }
 
 
@@ -228,11 +230,14 @@ class SqlLedgerWriter:
         return queries
 
     async def entries_for(self, records: Collection[RecordKey]) -> dict[tuple[Source, str, EntryKind], Entry]:
+        """The latest revision's credit and the latest reversal of each record the ledger holds."""
         found: dict[tuple[Source, str, EntryKind], Entry] = {}
         for query in self._record_queries(ENTRY, records):
             for row in await self.connection.execute(query):
                 entry = entry_from_row(row)
-                found[(entry.source, entry.record_id, entry.kind)] = entry
+                key = (entry.source, entry.record_id, entry.kind)
+                if key not in found or found[key].revision < entry.revision:
+                    found[key] = entry
         return found
 
     async def pending_for(self, records: Collection[RecordKey]) -> dict[RecordKey, PendingReversal]:

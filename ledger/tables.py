@@ -16,7 +16,7 @@ class LedgerEntryRow(SQLModel, table=True):
     __tablename__ = "ledger_entry"
     __table_args__ = (
         # record_id leads: lookups by record stay index scans even when statistics are stale.
-        UniqueConstraint("record_id", "source", "kind", name="uq_ledger_entry_record_kind"),
+        UniqueConstraint("record_id", "source", "kind", "revision", name="uq_ledger_entry_record_kind_revision"),
         Index("ix_ledger_entry_person_year", "person_id", "year"),
     )
 
@@ -39,6 +39,7 @@ class LedgerEntryRow(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class LedgerBalanceRow(SQLModel, table=True):
