@@ -116,6 +116,9 @@ class Reconciliations:
         task = asyncio.create_task(self._carry_out(run, lease, None), name=f"reconciliation-{run.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # Let the task take its first step: a task cancelled before it starts never runs its own
+        # code, and would leave its run "running" and its vendor's lease held.
+        await asyncio.sleep(0)
         return run
 
     async def run(self, request: RunRequest, started_by: str, listener: Listener | None = None) -> Run:
