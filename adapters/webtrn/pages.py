@@ -139,12 +139,16 @@ class ItemReader:
         delivery_id = _delivery_id(fields, position)
         try:
             item = parse_item(raw)
-            command = await self._command(item, _raw_hash(raw))
+            command = await self.command(item, raw_hash(raw))
         except DeliveryInvalid as invalid:
             command = _malformed(raw, fields, invalid.errors)
         return ReadItem(Delivery(command, delivery_id, received_at), position)
 
-    async def _command(self, item: WebtrnItem, payload_hash: str) -> Command:
+    async def command(self, item: WebtrnItem, payload_hash: str) -> Command:
+        """A well-formed item's command: a reversal, a credit, or a hold of an unknown learner.
+
+        Raises ``DeliveryInvalid`` for an item the ledger could never take.
+        """
         if item.status is Status.REVOKED:
             return new_reversal(
                 source=VENDOR,
@@ -297,13 +301,13 @@ def _updated_at(value: object, errors: list[FieldError]) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _raw_text(raw: object) -> str:
+def raw_text(raw: object) -> str:
     """The item as JSON again, keys sorted; hours keep their exact text."""
     return json.dumps(raw, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _raw_hash(raw: object) -> str:
-    return hashlib.sha256(_raw_text(raw).encode()).hexdigest()
+def raw_hash(raw: object) -> str:
+    return hashlib.sha256(raw_text(raw).encode()).hexdigest()
 
 
 def _delivery_id(fields: dict[str, Any], position: ItemPosition | None) -> str:
@@ -314,7 +318,7 @@ def _delivery_id(fields: dict[str, Any], position: ItemPosition | None) -> str:
 
 
 def _malformed(raw: object, fields: dict[str, Any], errors: tuple[FieldError, ...]) -> Hold:
-    payload = _raw_text(raw)
+    payload = raw_text(raw)
     payload_hash = hashlib.sha256(payload.encode()).hexdigest()
     record_id = _record_id(fields.get("id"), [])
     detail = "; ".join(f"{error.field}: {error.message}" for error in errors)
