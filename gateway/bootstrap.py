@@ -10,17 +10,29 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.hnou.daily import DailyFileClient
+from adapters.hnou.records import HnouRecords
+from adapters.hnou.translation import Translator
 from adapters.ingestion.service import Ingestion
 from adapters.ingestion.store import SqlIngestionStore
+from adapters.ischinese.listing import ListingClient
+from adapters.ischinese.records import IschineseRecords
+from adapters.webtrn.client import WebtrnAccount, open_client
+from adapters.webtrn.records import WebtrnRecords
 from config import Settings
 from config.settings import YearRulesSettings
 from gateway.database import create_engine
+from gateway.directory import HubLearnerDirectory
 from gateway.labels import PeopleLabels
 from ledger.exports.service import Exports
 from ledger.exports.store import SqlExportStore
-from ledger.model import YearRules, parse_hours
+from ledger.model import Source, YearRules, parse_hours
+from ledger.reconciliation.ports import VendorRecords
+from ledger.reconciliation.service import Reconciliations
+from ledger.reconciliation.store import SqlReconciliationStore
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 from sso.access.service import Access
@@ -44,6 +56,7 @@ class Hub:
     handoff: Handoff
     ingestion: Ingestion
     exports: Exports
+    reconciliations: Reconciliations
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -83,6 +96,43 @@ def handoff_config(settings: Settings) -> HandoffConfig:
     return HandoffConfig(settings.hub.base_url, links, settings.hub.key_activation_delay_seconds)
 
 
+VENDOR_CONNECTIONS_MAX = 20
+"""Connections open to the vendors at once, from one hub process (each call states its own timeout)."""
+
+
+def vendor_records(
+    settings: Settings,
+    *,
+    ledger: Ledger,
+    people: PeopleService,
+    handoff: Handoff,
+    keyring: DataKeyring,
+    http: httpx.AsyncClient,
+) -> dict[Source, VendorRecords]:
+    """The reader of each configured vendor's records, for reconciliation."""
+    vendors, directory = settings.vendors, HubLearnerDirectory(people, handoff)
+    readers: dict[Source, VendorRecords] = {}
+    if (ischinese := vendors.ischinese) is not None:
+        listing = ListingClient(http, api_base=ischinese.api_base, api_key=ischinese.api_key.get_secret_value())
+        readers[Source.ISCHINESE] = IschineseRecords(listing, directory)
+    if (webtrn := vendors.webtrn) is not None:
+        account = WebtrnAccount(
+            webtrn.token_url, webtrn.api_base, webtrn.client_id, webtrn.client_secret.get_secret_value()
+        )
+        readers[Source.WEBTRN] = WebtrnRecords(lambda: open_client(account), directory, ledger.check)
+    if (hnou := vendors.hnou) is not None:
+        translator = Translator(people.find_by_id_number, keyring, ledger.check)
+        files = DailyFileClient(
+            http,
+            api_base=hnou.api_base,
+            appid=hnou.appid,
+            appsecret=hnou.appsecret.get_secret_value(),
+            translator=translator,
+        )
+        readers[Source.HNOU] = HnouRecords(files)
+    return readers
+
+
 class HubNotReady(Exception):
     """Something the hub needs at start-up is missing; the message says what to do."""
 
@@ -112,6 +162,9 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     ledger = Ledger(SqlLedgerStore(engine), ledger_rules(settings.rules))
     people = PeopleService(engine, keyring, organisation)
     handoff = Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings))
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=VENDOR_CONNECTIONS_MAX), follow_redirects=False)
+    readers = vendor_records(settings, ledger=ledger, people=people, handoff=handoff, keyring=keyring, http=http)
+    reconciliations = Reconciliations(SqlReconciliationStore(engine), ledger, readers)
     try:
         yield Hub(
             settings=settings,
@@ -124,7 +177,10 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
             handoff=handoff,
             ingestion=ingestion,
             exports=Exports(ledger, SqlExportStore(engine), PeopleLabels(people), handoff),
+            reconciliations=reconciliations,
         )
     finally:
+        await reconciliations.close()  # each run under way records that it was cancelled
+        await http.aclose()
         await ingestion.flush_refusals()  # the refusals counted since the last write
         await engine.dispose()

@@ -22,6 +22,7 @@ from gateway.commands import exports as export_commands
 from gateway.commands import keys as key_commands
 from gateway.commands import organisation as organisation_commands
 from gateway.commands import pull as pull_commands
+from gateway.commands import reconcile as reconcile_commands
 from gateway.commands import tokens as token_commands
 from gateway.database import migrate as migrate_database
 from gateway.jobs import running_scheduler
@@ -46,6 +47,7 @@ app.add_typer(key_commands.app, name="keys")
 app.add_typer(organisation_commands.app, name="organisation")
 app.add_typer(pull_commands.app, name="pull")
 app.command()(export_commands.export)
+app.command("reconcile")(reconcile_commands.reconcile)
 
 ConfigOption = Annotated[
     Path | None,

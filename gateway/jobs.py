@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,7 +25,9 @@ from config import Settings, SettingsError
 from config.errors import SettingProblem
 from gateway.bootstrap import Hub
 from gateway.directory import HubLearnerDirectory
-from ledger.model import BEIJING
+from ledger.model import BEIJING, Source
+from ledger.reconciliation.errors import ReconciliationRunning
+from ledger.reconciliation.model import RunRequest, Scope
 
 MISFIRE_GRACE_SECONDS = 3600
 
@@ -65,8 +68,50 @@ async def pull_webtrn(hub: Hub) -> None:
         await puller.pull()
 
 
+async def reconcile_ischinese(hub: Hub) -> None:
+    """Reconcile ischinese's latest training year with rules, through its listing."""
+    await _reconcile(hub, Source.ISCHINESE, _latest_year(hub))
+
+
+async def reconcile_webtrn(hub: Hub) -> None:
+    """Reconcile webtrn's latest training year with rules, through a full scan of its API."""
+    await _reconcile(hub, Source.WEBTRN, _latest_year(hub))
+
+
+async def reconcile_hnou(hub: Hub) -> None:
+    """Reconcile hnou's daily file of yesterday (Beijing time): the records it changed that day."""
+    yesterday = datetime.now(UTC).astimezone(BEIJING).date() - timedelta(days=1)
+    await _reconcile(hub, Source.HNOU, Scope(yesterday, yesterday))
+
+
+def _latest_year(hub: Hub) -> Scope | None:
+    this_year = datetime.now(UTC).astimezone(BEIJING).year
+    years = [year for year in hub.settings.rules if year <= this_year]
+    return Scope.of_year(max(years)) if years else None
+
+
+async def _reconcile(hub: Hub, vendor: Source, scope: Scope | None) -> None:
+    if scope is None or any(year not in hub.settings.rules for year in scope.years):
+        log.info("reconciliation_skipped", vendor=vendor.value, reason="no rules for the days it would cover")
+        return
+    try:
+        await hub.reconciliations.run(RunRequest(vendor, scope), "scheduler")
+    except ReconciliationRunning:
+        log.info("reconciliation_skipped", vendor=vendor.value, reason="a run of this vendor is under way")
+
+
 def _nightly(_settings: Settings) -> BaseTrigger:
     return CronTrigger(hour=2, minute=30, timezone=BEIJING)
+
+
+def _reconciliation_at(vendor: Source, minute: int) -> Callable[[Settings], BaseTrigger | None]:
+    """Each night at 03:``minute`` Beijing time, when the vendor is configured."""
+
+    def schedule(settings: Settings) -> BaseTrigger | None:
+        configured = getattr(settings.vendors, vendor.value) is not None
+        return CronTrigger(hour=3, minute=minute, timezone=BEIJING) if configured else None
+
+    return schedule
 
 
 def _webtrn_interval(settings: Settings) -> BaseTrigger | None:
@@ -77,6 +122,9 @@ def _webtrn_interval(settings: Settings) -> BaseTrigger | None:
 JOBS: dict[str, tuple[Job, Callable[[Settings], BaseTrigger | None]]] = {
     "verify_ledger": (verify_ledger, _nightly),
     "pull_webtrn": (pull_webtrn, _webtrn_interval),
+    "reconcile_ischinese": (reconcile_ischinese, _reconciliation_at(Source.ISCHINESE, 0)),
+    "reconcile_webtrn": (reconcile_webtrn, _reconciliation_at(Source.WEBTRN, 20)),
+    "reconcile_hnou": (reconcile_hnou, _reconciliation_at(Source.HNOU, 40)),
 }
 """Each job and its schedule under the settings; ``None``: not scheduled (its vendor is not configured)."""
 

@@ -7,9 +7,9 @@ from types import ModuleType
 
 from gateway.pages import assets
 from gateway.pages import staff as staff_pages
-from gateway.routes import exports, handoff, health, hnou, ingestion, ischinese, operators, staff
+from gateway.routes import exports, handoff, health, hnou, ingestion, ischinese, operators, reconciliation, staff
 
 AREAS: tuple[ModuleType, ...] = (
-    *(health, staff, operators, handoff, ischinese, hnou, ingestion, exports),
+    *(health, staff, operators, handoff, ischinese, hnou, ingestion, exports, reconciliation),
     *(assets, staff_pages),
 )

@@ -294,6 +294,8 @@ class AuditAction(StrEnum):
     LEDGER_EXPORTED = "ledger.exported"
     EXPORT_MANIFEST_READ = "ledger.export_manifest_read"
     LEDGER_VERIFIED = "ledger.verified"
+    RECONCILIATION_STARTED = "reconciliation.started"
+    DISCREPANCY_RESOLVED = "discrepancy.resolved"
 
 
 class AuditOutcome(StrEnum):
@@ -316,6 +318,8 @@ class TargetKind(StrEnum):
     AUDIT_LOG = "audit_log"
     LEDGER = "ledger"
     EXPORT = "export"
+    RECONCILIATION = "reconciliation"
+    DISCREPANCY = "discrepancy"
 
 
 @dataclass(frozen=True, slots=True)
