@@ -234,17 +234,18 @@ class Reconciliations:
                 await self._record(run, comparisons, tally, listener, "vendor")
 
     async def _compare_ledger_side(self, run: Run, tally: _Tally, listener: Listener | None) -> None:
-        after = 0
-        while records := await self._store.unlisted_ledger_records(
-            run.vendor, run.id, run.scope, after, LEDGER_PAGE_RECORDS_MAX
-        ):
-            tally.compared += len(records)
+        after: int | None = 0
+        while after is not None:
+            page = await self._store.unlisted_ledger_records(
+                run.vendor, run.id, run.scope, after, LEDGER_PAGE_RECORDS_MAX
+            )
+            tally.compared += len(page.records)
             comparisons = [
                 Comparison(record.credit.record_id, compare(run.vendor, None, record), None, record)
-                for record in records
+                for record in page.records
             ]
             await self._record(run, comparisons, tally, listener, "ledger")
-            after = records[-1].credit.seq
+            after = page.last_seq
 
     async def _record(
         self, run: Run, comparisons: list[Comparison], tally: _Tally, listener: Listener | None, side: str

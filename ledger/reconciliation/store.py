@@ -14,6 +14,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -26,7 +27,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     literal,
@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -172,79 +173,73 @@ class SqlReconciliationStore:
 
     async def stage(self, run_id: int, record_ids: Sequence[str]) -> int:
         """Note that the vendor listed these records in this run; how many it had not listed before."""
+        fresh = list(dict.fromkeys(record_ids))
+        if not fresh:
+            return 0
         async with _translated(), self._engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # One statement for the whole batch, the ids as one array; the primary key decides
+                # what is new, whatever plan the server would choose for a lookup.
+                ids = func.unnest(bindparam("ids", fresh, type_=RECORD_IDS))
+                added = await connection.execute(
+                    postgresql.insert(STAGED)
+                    .from_select(["record_id", "run_id"], select(ids, literal(run_id)))
+                    .on_conflict_do_nothing()
+                    .returning(STAGED.c.record_id)
+                )
+                return len(added.all())
             seen = await connection.execute(
-                select(STAGED.c.record_id).where(STAGED.c.run_id == run_id, _among(connection, STAGED, record_ids))
+                select(STAGED.c.record_id).where(_among(connection, STAGED, fresh), STAGED.c.run_id == run_id)
             )
             known = {row.record_id for row in seen}
-            fresh = [record_id for record_id in dict.fromkeys(record_ids) if record_id not in known]
-            if not fresh:
-                return 0
-            if connection.dialect.name == "postgresql":
-                # One statement for the whole batch: the ids travel as one array.
-                ids = func.unnest(bindparam("ids", fresh, type_=RECORD_IDS))
-                await connection.execute(
-                    insert(STAGED).from_select(["run_id", "record_id"], select(literal(run_id), ids))
-                )
-            else:
-                await connection.execute(insert(STAGED), [{"run_id": run_id, "record_id": item} for item in fresh])
-            return len(fresh)
+            new = [record_id for record_id in fresh if record_id not in known]
+            if new:
+                await connection.execute(insert(STAGED), [{"run_id": run_id, "record_id": item} for item in new])
+            return len(new)
 
     async def ledger_records(self, source: Source, record_ids: Sequence[str]) -> dict[str, LedgerRecord]:
         """The ledger's latest revision of each of these records it holds."""
-        if not record_ids:
-            return {}
         async with _translated(), self._engine.connect() as connection:
-            rows = await connection.execute(
-                select(ENTRY).where(_among(connection, ENTRY, record_ids), ENTRY.c.source == source.value)
-            )
-            return latest_records(entry_from_row(row) for row in rows)
+            return await _ledger_records(connection, source, record_ids)
 
     async def unlisted_ledger_records(
         self, source: Source, run_id: int, scope: Scope, after_seq: int, limit: int
-    ) -> list[LedgerRecord]:
-        """The ledger's records of the source completed within the scope that the vendor did not list
-        in this run, each at its latest revision, in the order of their credits' sequence numbers
-        after ``after_seq``: at most ``limit``."""
-        later = ENTRY.alias("later")
-        listed = select(literal(1)).where(STAGED.c.run_id == run_id, STAGED.c.record_id == ENTRY.c.record_id)
-        revised = (
-            select(literal(1))
-            .select_from(later)
-            .where(
-                later.c.record_id == ENTRY.c.record_id,
-                later.c.source == ENTRY.c.source,
-                later.c.kind == ENTRY.c.kind,
-                later.c.revision > ENTRY.c.revision,
-            )
-        )
-        query = (
-            select(ENTRY)
+    ) -> LedgerPage:
+        """The next page of the ledger's credits of the source completed within the scope, after
+        ``after_seq`` (at most ``limit``), and of them the records the vendor did not list in this
+        run, each at its latest revision (a record is taken at the credit of its latest revision).
+
+        Each statement is a walk of the primary key or a lookup by record id, so that no plan the
+        server may choose for it can make a page cost more than its rows.
+        """
+        page = (
+            select(ENTRY.c.seq, ENTRY.c.record_id)
             .where(
                 ENTRY.c.seq > after_seq,
                 ENTRY.c.source == source.value,
                 ENTRY.c.kind == EntryKind.CREDIT.value,
                 ENTRY.c.completed_at >= scope.start,
                 ENTRY.c.completed_at < scope.end,
-                ~exists(listed),
-                ~exists(revised),
             )
             .order_by(ENTRY.c.seq)
             .limit(limit)
         )
         async with _translated(), self._engine.connect() as connection:
-            credits = [entry_from_row(row) for row in await connection.execute(query)]
+            credits = (await connection.execute(page)).all()
             if not credits:
-                return []
-            reversals = await connection.execute(
-                select(ENTRY).where(
-                    _among(connection, ENTRY, [credit.record_id for credit in credits]),
-                    ENTRY.c.source == source.value,
-                    ENTRY.c.kind == EntryKind.REVERSAL.value,
-                )
+                return LedgerPage((), None)
+            record_ids = list(dict.fromkeys(credit.record_id for credit in credits))
+            listed = await connection.execute(
+                select(STAGED.c.record_id).where(_among(connection, STAGED, record_ids), STAGED.c.run_id == run_id)
             )
-            found = {(entry.record_id, entry.revision): entry for entry in map(entry_from_row, reversals)}
-        return [LedgerRecord(credit, found.get((credit.record_id, credit.revision))) for credit in credits]
+            staged = {row.record_id for row in listed}
+            latest = await _ledger_records(connection, source, [item for item in record_ids if item not in staged])
+        records = tuple(
+            latest[credit.record_id]
+            for credit in credits
+            if credit.record_id in latest and latest[credit.record_id].credit.seq == credit.seq
+        )
+        return LedgerPage(records, credits[-1].seq)
 
     # ------------------------------------------------------------ discrepancies found by a run
 
@@ -350,6 +345,26 @@ class SqlReconciliationStore:
                 )
             )
             return bool(result.rowcount == 1)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerPage:
+    """A page of the ledger's walk: the unlisted records it holds, and where the next page starts
+    (``None`` once the walk is over)."""
+
+    records: tuple[LedgerRecord, ...]
+    last_seq: int | None
+
+
+async def _ledger_records(
+    connection: AsyncConnection, source: Source, record_ids: Sequence[str]
+) -> dict[str, LedgerRecord]:
+    if not record_ids:
+        return {}
+    rows = await connection.execute(
+        select(ENTRY).where(_among(connection, ENTRY, record_ids), ENTRY.c.source == source.value)
+    )
+    return latest_records(entry_from_row(row) for row in rows)
 
 
 def _among(connection: AsyncConnection, table: Table, record_ids: Sequence[str]) -> ColumnElement[bool]:

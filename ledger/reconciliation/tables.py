@@ -79,5 +79,6 @@ class DiscrepancyRow(SQLModel, table=True):
 class StagedRecordRow(SQLModel, table=True):
     __tablename__ = "reconciliation_staged_record"
 
-    run_id: int = Field(primary_key=True)
+    # record_id leads the key: a lookup of a batch's ids is one walk of the index, whatever plan.
     record_id: str = Field(primary_key=True, max_length=200)
+    run_id: int = Field(primary_key=True)

@@ -89,9 +89,9 @@ def upgrade() -> None:
         )
     op.create_table(
         "reconciliation_staged_record",
-        sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.PrimaryKeyConstraint("run_id", "record_id"),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("record_id", "run_id"),
     )
 
 
