@@ -41,6 +41,7 @@ bench: setup
 	$(BIN)/python -m bench.handoff_tokens
 	$(BIN)/python -m bench.webhook_ingestion
 	$(BIN)/python -m bench.ledger_export
+	$(BIN)/python -m bench.reconciliation
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -16,6 +16,7 @@ tested against the contract and not against itself.
     sent = await hours.send(hours.keep(SimulatedCompletion(...)))   # tries until a 2xx
     await hours.send(sent.event)                                     # a redelivery: the same webhook-id
     hours.lose("c-000007")                                           # its events are never sent
+    hours.fail_listing(503, on_requests=[1])                         # the first listing request fails
     app.add_routes(hours.routes())                                   # the listing, in another app
 """
 

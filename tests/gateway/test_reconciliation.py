@@ -4,9 +4,10 @@ resolution appends exactly its entries, and a re-run is clean."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import httpx
 import pytest
@@ -33,6 +34,7 @@ from .reconciliation_support import (
     EXPECTED_KINDS,
     RESOLUTIONS,
     SEEDS,
+    STRANGER_ID_NUMBER,
     Scenario,
     ServerMaker,
     Vendors,
@@ -336,3 +338,37 @@ async def test_the_nightly_jobs_reconcile_each_configured_vendor(
         jobs = {job.id: str(job.trigger) for job in scheduler.get_jobs()}
     assert jobs["reconcile_ischinese"] == "cron[hour='3', minute='0']"
     assert {"reconcile_webtrn", "reconcile_hnou"} <= set(jobs)
+
+
+async def test_reconciling_hnou_leaves_no_id_number_in_logs_answers_or_database(
+    client: Client,
+    vendors: Vendors,
+    staff: Staff,
+    operator: str,
+    personal_data_probe: Any,
+) -> None:
+    scenario = await SEEDS["hnou"](client, vendors, staff)
+    await reconcile(client, operator, scenario.request)
+    found = await discrepancies(client, operator)
+    for item in found:
+        action = (
+            "accept"
+            if item["kind"] == "unknown_person"
+            else "ingest"
+            if item["kind"] != "missing_at_vendor"
+            else "reverse"
+        )
+        answer = await client.post(
+            f"/api/v1/discrepancies/{item['id']}/resolve",
+            json={"action": action, "reason": "checked"},
+            headers=bearer(operator),
+        )
+        assert answer.status == 200, await answer.text()
+
+    answers = json.dumps(await discrepancies(client, operator, "status=resolved"), ensure_ascii=False)
+    needles = {
+        form for number in (staff.id_number, STRANGER_ID_NUMBER) for form in (number, number.lower(), number[:17])
+    }
+    assert [needle for needle in needles if needle in answers] == []
+    assert "110105********0011" in answers  # the stranger's, masked as every API answer masks it
+    assert await personal_data_probe.places_holding(needles) == {}
