@@ -220,7 +220,11 @@ class Reconciliations:
                 latest = {record.record_id: record for record in batch}  # a later version in a batch wins
                 tally.compared += await self._store.stage(run.id, list(latest))
                 readable = [record for record in latest.values() if record.state is not VendorState.UNREADABLE]
-                tally.unreadable += len(latest) - len(readable)
+                unreadable = [
+                    record_id for record_id, record in latest.items() if record.state is VendorState.UNREADABLE
+                ]
+                tally.unreadable += len(unreadable)
+                await self._store.keep_open(run.vendor, run.id, unreadable)
                 ledger = await self._store.ledger_records(run.vendor, [record.record_id for record in readable])
                 comparisons = [
                     Comparison(

@@ -283,6 +283,22 @@ class SqlReconciliationStore:
             if opened:
                 await connection.execute(insert(DISCREPANCY), opened)
 
+    async def keep_open(self, vendor: Source, run_id: int, record_ids: Sequence[str]) -> None:
+        """Count the open discrepancies of these records as found by this run: the vendor lists them,
+        unreadable, so the run cannot tell that they no longer hold."""
+        if not record_ids:
+            return
+        async with _translated(), self._engine.begin() as connection:
+            await connection.execute(
+                update(DISCREPANCY)
+                .where(
+                    DISCREPANCY.c.vendor == vendor.value,
+                    _among(connection, DISCREPANCY, record_ids),
+                    DISCREPANCY.c.status == DiscrepancyStatus.OPEN.value,
+                )
+                .values(last_run_id=run_id)
+            )
+
     async def close_unseen(self, vendor: Source, run_id: int, scope: Scope, now: datetime) -> int:
         """Close the open discrepancies of records completed within the scope that this run did not
         find again: the run compared every such record, so they no longer hold."""

@@ -370,3 +370,16 @@ async def _ran(reconciliations: Reconciliations) -> Reconciliations:
     run = await reconciliations.run(YEAR_2021, "command_line")
     assert run.status is RunStatus.SUCCEEDED, run.failure
     return reconciliations
+
+
+async def test_a_record_the_vendor_lists_unreadable_keeps_its_open_discrepancy(
+    reconciliations: Reconciliations, ledger: Ledger, vendor: FakeVendor
+) -> None:
+    await ledger.record(credit("c-hours"))
+    vendor.records = [listed(credit("c-hours", hours="3"))]
+    found = await open_by_record(await _ran(reconciliations))
+    vendor.records = [unreadable("c-hours")]
+
+    again = await open_by_record(await _ran(reconciliations))
+
+    assert {record_id: item.id for record_id, item in again.items()} == {"c-hours": found["c-hours"].id}
