@@ -12,8 +12,8 @@ looked up by record id and walked in pages, the comparison and the discrepancies
 measurement runs in a process of its own, whose peak resident size (``VmHWM``) is its memory.
 Memory is flat when the peak at the larger size is about the peak at the smaller one.
 
-Needs the machine's PostgreSQL (``HUB_BENCH_POSTGRESQL_URL``, default 127.0.0.1:5432, database
-``test``); it creates a database per size, seeded through COPY, and drops it at the end.
+Needs the machine's PostgreSQL (``bench.scratch``); it creates a database per size, seeded through
+COPY, and drops it at the end.
 """
 
 from __future__ import annotations
@@ -22,21 +22,18 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
-from sqlalchemy import make_url
 
 from adapters.ischinese.listing import PER_PAGE, ListingClient
 from adapters.ischinese.records import IschineseRecords
-from gateway.database import create_engine, migrate
+from bench.scratch import connect, scratch_database
+from gateway.database import create_engine
 from ledger.model import Hours, PersonId, Source, YearRules
 from ledger.reconciliation.model import RunRequest, RunStatus, Scope
 from ledger.reconciliation.service import Reconciliations
@@ -44,7 +41,6 @@ from ledger.reconciliation.store import SqlReconciliationStore
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 
-ADMIN_URL = os.environ.get("HUB_BENCH_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 API_BASE = "https://ischinese.bench"
 PEOPLE = 997
 RULES = {2021: YearRules(2021, Hours(9000), Hours(3000), Hours(6000), Hours(750))}
@@ -127,10 +123,7 @@ async def _reconcile(url: str, records: int) -> int:
 
 async def _stream(url: str, records: int) -> int:
     """The baseline: the same pages read and parsed, and the same ledger rows read, side by side."""
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
-    )
+    connection = await connect(url)
     seen, after = 0, 0
     async with httpx.AsyncClient(transport=_listing(records)) as http:
         for page in range(1, max(1, math.ceil(records / PER_PAGE)) + 1):
@@ -181,10 +174,7 @@ def _batches(records: int) -> Iterator[range]:
 
 
 async def _seed(url: str, records: int) -> None:
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
-    )
+    connection = await connect(url)
     recorded_at = datetime.now(UTC)
     try:
         for batch in _batches(records):
@@ -195,29 +185,12 @@ async def _seed(url: str, records: int) -> None:
         await connection.close()
 
 
-async def _admin(statement: str) -> None:
-    parsed = make_url(ADMIN_URL)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, database=parsed.database
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def measure_size(records: int) -> tuple[dict[str, float], dict[str, float]]:
     """The reconciliation's and the baseline's figures at one size, on a database of its own."""
-    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        migrate(url)
+    with scratch_database() as url:
         asyncio.run(_seed(url, records))
         baseline = _measure("stream", url, records)
         reconciled = _measure("reconcile", url, records)
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
     return reconciled, baseline
 
 

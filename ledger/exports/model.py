@@ -14,6 +14,8 @@ compact JWS over the manifest's canonical JSON without the ``signature`` member,
 document-signing key of the hub's JWKS; checking it is the caller's (this package signs nothing).
 
 Hours are decimal strings in the file (``"3.50"``); the chain hashes them as integer hundredths.
+``revision`` is in the chain document of a record's later revisions only (``Entry.chain_document``):
+a JSON Lines row holds it exactly then, and a CSV row leaves its column empty otherwise.
 """
 
 from __future__ import annotations
@@ -64,9 +66,11 @@ CHAIN_FIELDS: Final = (
     "reason",
     "prev_hash",
 )
+LATER_REVISION_FIELD: Final = "revision"
+"""Hashed in the chain only for a record's later revisions; absent (JSON Lines) or empty (CSV) otherwise."""
 LABEL_FIELDS: Final = ("id_number_masked", "unit_code")
-EXPORT_FIELDS: Final = (*CHAIN_FIELDS, "hash", *LABEL_FIELDS)
-INTEGER_FIELDS: Final = frozenset({"seq", "year", "reverses_seq"})
+EXPORT_FIELDS: Final = (*CHAIN_FIELDS, LATER_REVISION_FIELD, "hash", *LABEL_FIELDS)
+INTEGER_FIELDS: Final = frozenset({"seq", "year", "reverses_seq", LATER_REVISION_FIELD})
 CSV_BOM: Final = "\ufeff".encode()
 """Excel reads a CSV file as UTF-8 only when it starts with this mark."""
 MANIFEST_VERSION: Final = 1
@@ -110,7 +114,7 @@ def encode_row(export_format: ExportFormat, row: Mapping[str, object]) -> bytes:
     """One row as the bytes of one line of the file."""
     if export_format is ExportFormat.JSONL:
         return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-    return _csv_line(tuple("" if row[field] is None else str(row[field]) for field in EXPORT_FIELDS))
+    return _csv_line(tuple("" if row.get(field) is None else str(row[field]) for field in EXPORT_FIELDS))
 
 
 def _csv_line(values: tuple[str, ...]) -> bytes:
@@ -205,7 +209,7 @@ def _jsonl_rows(texts: Iterator[str]) -> Iterator[dict[str, object]]:
             row = json.loads(text)
         except ValueError as exc:
             raise ExportProblem(f"line {number}", "is not JSON") from exc
-        if not isinstance(row, dict) or set(row) != set(EXPORT_FIELDS):
+        if not isinstance(row, dict) or set(row) | {LATER_REVISION_FIELD} != set(EXPORT_FIELDS):
             raise ExportProblem(f"line {number}", "does not hold the fields of a ledger export row")
         yield row
 
@@ -239,6 +243,11 @@ def _checked(
     if last is not None and seq == last[0] + 1 and row.get("prev_hash") != last[1]:
         raise ExportProblem(where, "does not link to the row before it")
     document = {field: row.get(field) for field in CHAIN_FIELDS}
+    revision = row.get(LATER_REVISION_FIELD)
+    if revision is not None:
+        if not isinstance(revision, int) or isinstance(revision, bool) or revision < 2:
+            raise ExportProblem(where, "has a revision that is not a later revision's number")
+        document[LATER_REVISION_FIELD] = revision
     try:
         document["hours"] = parse_hours(str(row.get("hours")))
     except ValueError as exc:
@@ -250,7 +259,7 @@ def _checked(
 
 def _typed_csv_row(row: dict[str, object], where: str) -> dict[str, object]:
     """A CSV row's texts as the JSON values the chain hashes: integers, and ``None`` for empty optionals."""
-    for field in ("reverses_seq", "reason"):
+    for field in ("reverses_seq", "reason", LATER_REVISION_FIELD):
         if row[field] == "":
             row[field] = None
     for field in INTEGER_FIELDS:

@@ -37,12 +37,15 @@ LABEL = ExportLabel(id_number_masked="430102********1234", unit_code="430100-000
 START = datetime(2021, 3, 2, 1, 58, tzinfo=UTC)
 
 
-def chain(count: int, *, title: str = "临床合理用药") -> list[Entry]:
-    """``count`` linked entries of 2021; every third is a reversal of the credit before it."""
+def chain(count: int, *, title: str = "临床合理用药", revision_of: int | None = None) -> list[Entry]:
+    """``count`` linked entries of 2021; every third is a reversal of the credit before it; with
+    ``revision_of``, the last entry is the second revision's credit of that entry's record."""
     entries: list[Entry] = []
     prev_hash = GENESIS_HASH
     for number in range(1, count + 1):
         reversal = number % 3 == 0
+        revised = number == count and revision_of is not None
+        record_number = revision_of if revised else number - 1 if reversal else number
         entry = sealed(
             Entry(
                 seq=SequenceNumber(number),
@@ -52,7 +55,7 @@ def chain(count: int, *, title: str = "临床合理用药") -> list[Entry]:
                 subject=Subject.PROFESSIONAL,
                 hours=Hours(350 + number),
                 source=Source.ISCHINESE,
-                record_id=f"c-{number - 1 if reversal else number}",
+                record_id=f"c-{record_number}",
                 course_code="C1",
                 course_title=title,
                 completed_at=START + timedelta(hours=number),
@@ -64,6 +67,7 @@ def chain(count: int, *, title: str = "临床合理用药") -> list[Entry]:
                 reason="vendor revoked" if reversal else None,
                 prev_hash=prev_hash,
                 hash="",
+                revision=2 if revised else 1,
             )
         )
         entries.append(entry)
@@ -112,8 +116,26 @@ def test_an_empty_export_checks() -> None:
     assert manifest["first"] is None
 
 
+@pytest.mark.parametrize("export_format", list(ExportFormat))
+def test_a_later_revision_of_a_record_checks_with_its_revision(export_format: ExportFormat) -> None:
+    entries = chain(4, revision_of=1)  # the last entry: c-1 credited again, as its second revision
+
+    data, manifest = export_file(export_format, entries)
+
+    assert check(data, manifest) == 4
+    if export_format is ExportFormat.JSONL:
+        rows = [json.loads(line) for line in data.splitlines()]
+        assert [row.get("revision") for row in rows] == [None, None, None, 2]
+        assert ["revision" in row for row in rows] == [False, False, False, True]
+    *rows_before, last = data.splitlines(keepends=True)
+    renumbered = b"".join([*rows_before, last.replace(b'"revision":2', b'"revision":3').replace(b",2,", b",3,")])
+    manifest["sha256"] = hashlib.sha256(renumbered).hexdigest()
+    with pytest.raises(ExportProblem, match="sequence number 4: its content does not match its hash"):
+        check(renumbered, manifest)
+
+
 def test_an_auditor_recomputes_each_hash_with_json_and_sha256_alone() -> None:
-    data, _manifest = export_file(ExportFormat.JSONL, chain(4))
+    data, _manifest = export_file(ExportFormat.JSONL, chain(4, revision_of=1))
 
     for line in data.splitlines():
         row = json.loads(line)
