@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python -m bench.attendance_import
 	$(BIN)/python -m bench.compliance_report
 	$(BIN)/python -m bench.certificate_pdf
+	$(BIN)/python -m bench.reconciliation
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

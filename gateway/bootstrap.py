@@ -13,10 +13,17 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.ingestion.ports import NoDiscrepancyRecords, OpenDiscrepancies
+from adapters.hnou.daily import DailyFileClient
+from adapters.hnou.records import HnouRecords
+from adapters.hnou.translation import Translator
+from adapters.ingestion.ports import OpenDiscrepancies
 from adapters.ingestion.service import Ingestion
 from adapters.ingestion.store import SqlIngestionStore
+from adapters.ischinese.listing import ListingClient
+from adapters.ischinese.records import IschineseRecords
 from adapters.quarantine.service import Quarantine
+from adapters.webtrn.client import WebtrnAccount, open_client
+from adapters.webtrn.records import WebtrnRecords
 from config import Settings
 from config.settings import YearRulesSettings
 from gateway.database import create_engine
@@ -27,7 +34,10 @@ from gateway.runs import JobRuns
 from gateway.vendors import AdapterServices, VendorAdapters, check_registry, handoff_links
 from ledger.exports.service import Exports
 from ledger.exports.store import SqlExportStore
-from ledger.model import YearRules, parse_hours
+from ledger.model import Source, YearRules, parse_hours
+from ledger.reconciliation.ports import VendorRecords
+from ledger.reconciliation.service import Reconciliations
+from ledger.reconciliation.store import SqlReconciliationStore
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 from sso.access.service import Access
@@ -71,7 +81,8 @@ class Hub:
     quarantine: Quarantine
     runs: JobRuns
     discrepancies: OpenDiscrepancies
-    """Open discrepancies per vendor: none while the hub keeps no record of them (no reconciliation yet)."""
+    """Open discrepancies per vendor, for the vendors' health."""
+    reconciliations: Reconciliations
 
 
 def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]:
@@ -92,6 +103,43 @@ def ledger_rules(rules: Mapping[int, YearRulesSettings]) -> dict[int, YearRules]
 def handoff_config(settings: Settings) -> HandoffConfig:
     """The handoff's view of the settings: the issuer, how each configured vendor is reached, the key schedule."""
     return HandoffConfig(settings.hub.base_url, handoff_links(settings), settings.hub.key_activation_delay_seconds)
+
+
+VENDOR_CONNECTIONS_MAX = 20
+"""Connections open to the vendors at once, from one hub process (each call states its own timeout)."""
+
+
+def vendor_records(
+    settings: Settings,
+    *,
+    ledger: Ledger,
+    people: PeopleService,
+    handoff: Handoff,
+    keyring: DataKeyring,
+    http: httpx.AsyncClient,
+) -> dict[Source, VendorRecords]:
+    """The reader of each configured vendor's records, for reconciliation."""
+    vendors, directory = settings.vendors, HubLearnerDirectory(people, handoff)
+    readers: dict[Source, VendorRecords] = {}
+    if (ischinese := vendors.ischinese) is not None:
+        listing = ListingClient(http, api_base=ischinese.api_base, api_key=ischinese.api_key.get_secret_value())
+        readers[Source.ISCHINESE] = IschineseRecords(listing, directory)
+    if (webtrn := vendors.webtrn) is not None:
+        account = WebtrnAccount(
+            webtrn.token_url, webtrn.api_base, webtrn.client_id, webtrn.client_secret.get_secret_value()
+        )
+        readers[Source.WEBTRN] = WebtrnRecords(lambda: open_client(account), directory, ledger.check)
+    if (hnou := vendors.hnou) is not None:
+        translator = Translator(people.find_by_id_number, keyring, ledger.check)
+        files = DailyFileClient(
+            http,
+            api_base=hnou.api_base,
+            appid=hnou.appid,
+            appsecret=hnou.appsecret.get_secret_value(),
+            translator=translator,
+        )
+        readers[Source.HNOU] = HnouRecords(files)
+    return readers
 
 
 class HubNotReady(Exception):
@@ -131,8 +179,14 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     directory = HubLearnerDirectory(people, handoff)
     messages = Messages(SqlMessageStore(engine))
     try:
-        async with httpx.AsyncClient(follow_redirects=False) as http:
+        async with httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=VENDOR_CONNECTIONS_MAX), follow_redirects=False
+        ) as http:
             vendors = VendorAdapters.build(settings, AdapterServices(ledger, directory, keyring, engine, http))
+            readers = vendor_records(
+                settings, ledger=ledger, people=people, handoff=handoff, keyring=keyring, http=http
+            )
+            reconciliations = Reconciliations(SqlReconciliationStore(engine), ledger, readers)
             yield Hub(
                 settings=settings,
                 engine=engine,
@@ -168,8 +222,10 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
                 vendors=vendors,
                 quarantine=Quarantine(ledger, vendors.translators),
                 runs=JobRuns(engine),
-                discrepancies=NoDiscrepancyRecords(),
+                discrepancies=reconciliations,
+                reconciliations=reconciliations,
             )
+            await reconciliations.close()  # each run under way records that it was cancelled
     finally:
         await ingestion.flush_refusals()  # the refusals counted since the last write
         await engine.dispose()

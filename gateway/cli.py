@@ -22,6 +22,7 @@ from gateway.commands import exports as export_commands
 from gateway.commands import keys as key_commands
 from gateway.commands import organisation as organisation_commands
 from gateway.commands import pull as pull_commands
+from gateway.commands import reconcile as reconcile_commands
 from gateway.commands import tokens as token_commands
 from gateway.commands import trainings as training_commands
 from gateway.database import migrate as migrate_database
@@ -52,6 +53,7 @@ app.add_typer(pull_commands.app, name="pull")
 app.command()(export_commands.export)
 app.add_typer(training_commands.offline_app, name="offline")
 app.add_typer(training_commands.continuing_app, name="continuing-ed")
+app.command("reconcile")(reconcile_commands.reconcile)
 
 ConfigOption = Annotated[
     Path | None,

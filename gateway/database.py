@@ -22,6 +22,7 @@ import adapters.hnou.tables
 import adapters.ingestion.tables  # noqa: F401  (the last import that binds `adapters`)
 import gateway.tables  # noqa: F401  (the runs of scheduled jobs)
 import ledger.exports.tables
+import ledger.reconciliation.tables
 import ledger.tables  # noqa: F401  (importing a package's tables registers them on the metadata)
 import sso.access.tables
 import sso.certificates.tables

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 import structlog
@@ -35,6 +35,8 @@ from gateway.bootstrap import Hub
 from gateway.pulls import describe, describe_pull, store_daily_file
 from gateway.runs import RunOutcome, this_process
 from ledger.model import BEIJING, Source
+from ledger.reconciliation.errors import ReconciliationRunning
+from ledger.reconciliation.model import RunRequest, Scope
 
 MISFIRE_GRACE_SECONDS: Final = 3600
 DAILY_SPACING: Final = timedelta(hours=1)
@@ -80,8 +82,53 @@ async def pull_hnou(hub: Hub) -> str:
     return f"{day:%Y%m%d}: {describe(counts)}"
 
 
+async def reconcile_ischinese(hub: Hub) -> str:
+    """Reconcile ischinese's latest training year with rules, through its listing."""
+    return await _reconcile(hub, Source.ISCHINESE, _latest_year(hub))
+
+
+async def reconcile_webtrn(hub: Hub) -> str:
+    """Reconcile webtrn's latest training year with rules, through a full scan of its API."""
+    return await _reconcile(hub, Source.WEBTRN, _latest_year(hub))
+
+
+async def reconcile_hnou(hub: Hub) -> str:
+    """Reconcile hnou's daily file of yesterday (Beijing time): the records it changed that day."""
+    day = yesterday(datetime.now(BEIJING))
+    return await _reconcile(hub, Source.HNOU, Scope(day, day))
+
+
+def _latest_year(hub: Hub) -> Scope | None:
+    this_year = datetime.now(UTC).astimezone(BEIJING).year
+    years = [year for year in hub.settings.rules if year <= this_year]
+    return Scope.of_year(max(years)) if years else None
+
+
+async def _reconcile(hub: Hub, vendor: Source, scope: Scope | None) -> str:
+    """Run one reconciliation; a line saying how it ended, or why it was skipped."""
+    if scope is None or any(year not in hub.settings.rules for year in scope.years):
+        log.info("reconciliation_skipped", vendor=vendor.value, reason="no rules for the days it would cover")
+        return "skipped: no rules for the days it would cover"
+    try:
+        run = await hub.reconciliations.run(RunRequest(vendor, scope), "scheduler")
+    except ReconciliationRunning:
+        log.info("reconciliation_skipped", vendor=vendor.value, reason="a run of this vendor is under way")
+        return "skipped: a run of this vendor is under way"
+    return f"run {run.id} {run.status.value}"
+
+
 def _nightly(_settings: Settings) -> BaseTrigger:
     return CronTrigger(hour=2, minute=30, timezone=BEIJING)
+
+
+def _reconciliation_at(vendor: Source, minute: int) -> Callable[[Settings], BaseTrigger | None]:
+    """Each night at 03:``minute`` Beijing time, when the vendor is configured."""
+
+    def schedule(settings: Settings) -> BaseTrigger | None:
+        configured = getattr(settings.vendors, vendor.value) is not None
+        return CronTrigger(hour=3, minute=minute, timezone=BEIJING) if configured else None
+
+    return schedule
 
 
 def _webtrn_interval(settings: Settings) -> BaseTrigger | None:
@@ -109,6 +156,9 @@ JOBS: Final[dict[str, ScheduledJob]] = {
     "verify_ledger": ScheduledJob(verify_ledger, _nightly),
     "pull_webtrn": ScheduledJob(pull_webtrn, _webtrn_interval, Source.WEBTRN),
     "pull_hnou": ScheduledJob(pull_hnou, _hnou_morning, Source.HNOU),
+    "reconcile_ischinese": ScheduledJob(reconcile_ischinese, _reconciliation_at(Source.ISCHINESE, 0)),
+    "reconcile_webtrn": ScheduledJob(reconcile_webtrn, _reconciliation_at(Source.WEBTRN, 20)),
+    "reconcile_hnou": ScheduledJob(reconcile_hnou, _reconciliation_at(Source.HNOU, 40)),
 }
 
 

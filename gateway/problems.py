@@ -29,6 +29,16 @@ from ledger.errors import (
     LedgerUnavailable,
     NoRulesForYear,
 )
+from ledger.reconciliation.errors import (
+    AlreadyResolved,
+    DiscrepancyNotFound,
+    InvalidReconciliationRequest,
+    LedgerMovedOn,
+    ReconciliationRunning,
+    ReconciliationUnavailable,
+    RunNotFound,
+    VendorReadFailed,
+)
 from sso.access.errors import InvalidAccessRequest, OutOfReach, ResetLinkInvalid, TokenNotFound
 from sso.certificates.errors import (
     CertificateFontMissing,
@@ -70,6 +80,14 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (DeliveryInvalid, 400),
     (InvalidCommand, 422),
     (NoRulesForYear, 422),
+    (InvalidReconciliationRequest, 422),
+    (ReconciliationRunning, 409),
+    (RunNotFound, 404),
+    (DiscrepancyNotFound, 404),
+    (AlreadyResolved, 409),
+    (LedgerMovedOn, 409),
+    (VendorReadFailed, 502),
+    (ReconciliationUnavailable, 503),
     (LedgerUnavailable, 503),
     (ExportNotFound, 404),
     (HoldNotFound, 404),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -84,11 +84,16 @@ class DailyFileClient:
         off: the deliveries before the break were already given and may be stored; a new fetch
         of the day gives them again, as duplicates.
         """
+        async for line in self.lines(day):
+            yield line.delivery
+
+    async def lines(self, day: date) -> AsyncGenerator[DailyLine, None]:
+        """Every record of the day's file with its fields and its delivery; raises as ``deliveries``."""
         reader = _FileReader(day, self._translator, self._clock())
         async with self._body(day) as chunks:
             try:
-                async for delivery in reader.read(chunks):
-                    yield delivery
+                async for line in reader.read(chunks):
+                    yield line
             except httpx.HTTPError as exc:
                 raise DailyFileInvalid(f"the daily file of {day:%Y%m%d} broke off: {type(exc).__name__}") from exc
 
@@ -129,6 +134,17 @@ class DailyFileClient:
             "sign_type": SIGN_TYPE,
         }
         return {**query, "sign": sign(query, self._appsecret)}
+
+
+@dataclass(frozen=True, slots=True)
+class DailyLine:
+    """One record of a daily file: the physical line it starts on (the header is 1), its fields by
+    the header's names (none when the line could not be split into them: it may still hold an ID
+    number, so it is never shown), and the delivery the hub makes of it."""
+
+    number: int
+    fields: Mapping[str, str]
+    delivery: Delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,11 +259,11 @@ class _FileReader:
         self._received_at = received_at
         self._header_seen = False
 
-    async def read(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[Delivery]:
+    async def read(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[DailyLine]:
         async for piece in self._pieces_of(chunks):
-            delivery = await self._delivery(piece)
-            if delivery is not None:
-                yield delivery
+            line = await self._line(piece)
+            if line is not None:
+                yield line
         if not self._header_seen:
             raise DailyFileInvalid(f"the daily file of {self._day:%Y%m%d} is empty: not even its header line")
 
@@ -272,7 +288,7 @@ class _FileReader:
             return assembler.feed(line.number, text)
         return [*assembler.interrupt(), text]
 
-    async def _delivery(self, piece: _Record | _Unreadable) -> Delivery | None:
+    async def _line(self, piece: _Record | _Unreadable) -> DailyLine | None:
         if not self._header_seen:
             self._check_header(piece)
             return None
@@ -280,22 +296,23 @@ class _FileReader:
             return self._malformed(piece.number, piece.text, [], piece.reason)
         if not piece.text.strip():
             return None  # a blank line between records says nothing
-        return await self._record_delivery(piece)
+        return await self._record_line(piece)
 
-    async def _record_delivery(self, piece: _Record) -> Delivery:
+    async def _record_line(self, piece: _Record) -> DailyLine:
         try:
             fields = next(csv.reader([piece.text], strict=True))
         except csv.Error:
             return self._malformed(piece.number, piece.text, [], "is not an RFC 4180 CSV record")
         if len(fields) != len(HEADER):
             return self._malformed(piece.number, piece.text, fields, f"has {len(fields)} fields, not {len(HEADER)}")
+        named = dict(zip(HEADER, fields, strict=True))
         try:
-            record = read_record(dict(zip(HEADER, fields, strict=True)), DAILY_FILE)
+            record = read_record(named, DAILY_FILE)
             command = await self._translator.command(record, DAILY_FILE)
         except FieldsInvalid as invalid:
             reason = "; ".join(f"{error.field} {error.message}" for error in invalid.errors)
             return self._malformed(piece.number, piece.text, fields, reason)
-        return Delivery(command, self._delivery_id(piece.number), self._received_at)
+        return DailyLine(piece.number, named, Delivery(command, self._delivery_id(piece.number), self._received_at))
 
     def _check_header(self, piece: _Record | _Unreadable) -> None:
         if isinstance(piece, _Record) and not piece.text.strip():
@@ -306,7 +323,7 @@ class _FileReader:
             )
         self._header_seen = True
 
-    def _malformed(self, number: int, text: str, fields: list[str], reason: str) -> Delivery:
+    def _malformed(self, number: int, text: str, fields: list[str], reason: str) -> DailyLine:
         fields = fields or _loose_fields_of(text)  # the best guess at the record number and status
         record_no = fields[0] if fields else ""
         sane = 0 < len(record_no) <= RECORD_NO_CHARACTERS_MAX and record_no.isprintable() and record_no.strip()
@@ -317,7 +334,7 @@ class _FileReader:
             raw=text,
             detail=detail[:REASON_CHARACTERS_MAX],
         )
-        return Delivery(hold, self._delivery_id(number), self._received_at)
+        return DailyLine(number, {}, Delivery(hold, self._delivery_id(number), self._received_at))
 
     def _delivery_id(self, number: int) -> str:
         return f"daily:{self._day:%Y%m%d}:line:{number}"

@@ -21,8 +21,7 @@ class OpenDiscrepancies(Protocol):
 
 
 class NoDiscrepancyRecords:
-    """``OpenDiscrepancies`` while the hub keeps no record of discrepancies: none is open anywhere.
-    Reconciliation, once it records its runs and their discrepancies, answers this port instead."""
+    """``OpenDiscrepancies`` with none open anywhere: the health of a hub that reconciles nothing, as in tests."""
 
     async def open_per_vendor(self) -> Mapping[Source, int]:
         return {}

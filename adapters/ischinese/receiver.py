@@ -20,6 +20,7 @@ from adapters.ports import AccountLink, LearnerDirectory
 from ledger.errors import FieldError, InvalidCommand
 from ledger.model import (
     Command,
+    Credit,
     Delivery,
     EntryKind,
     Hold,
@@ -56,32 +57,41 @@ class IschineseReceiver:
     async def translate(self, event: CompletionCreated | CompletionRevoked, payload_hash: str) -> Command:
         """The ledger command an event asks for: a hold while its learner is unknown. Raises
         ``DeliveryInvalid`` naming the fields at fault as the body names them."""
+        if isinstance(event, CompletionCreated):
+            return await completion_command(event, self._directory, payload_hash)
         try:
-            if isinstance(event, CompletionRevoked):
-                return new_reversal(
-                    source=VENDOR,
-                    record_id=event.completion_id,
-                    reason=event.reason,
-                    actor=ACTOR,
-                    payload_hash=payload_hash,
-                )
-            person_id = await self._directory.person_for_subject(VENDOR, event.sub)
-            if person_id is None:
-                return _unknown_learner(event)
-            return new_credit(
-                person_id=person_id,
+            return new_reversal(
                 source=VENDOR,
                 record_id=event.completion_id,
-                course_code=event.course_id,
-                course_title=event.course_title,
-                subject=event.subject.value,
-                hours=event.hours,
-                completed_at=event.completed_at,
+                reason=event.reason,
                 actor=ACTOR,
                 payload_hash=payload_hash,
             )
         except InvalidCommand as invalid:
             raise DeliveryInvalid([_on_the_wire(error) for error in invalid.errors]) from None
+
+
+async def completion_command(event: CompletionCreated, directory: LearnerDirectory, payload_hash: str) -> Credit | Hold:
+    """The ledger's command for a completion: a credit of the learner the ``sub`` names, or a hold
+    when the hub never issued the ``sub`` to ischinese. Raises ``DeliveryInvalid``."""
+    person_id = await directory.person_for_subject(VENDOR, event.sub)
+    if person_id is None:
+        return _unknown_learner(event)
+    try:
+        return new_credit(
+            person_id=person_id,
+            source=VENDOR,
+            record_id=event.completion_id,
+            course_code=event.course_id,
+            course_title=event.course_title,
+            subject=event.subject.value,
+            hours=event.hours,
+            completed_at=event.completed_at,
+            actor=ACTOR,
+            payload_hash=payload_hash,
+        )
+    except InvalidCommand as invalid:
+        raise DeliveryInvalid([_on_the_wire(error) for error in invalid.errors]) from None
 
 
 def _unknown_learner(event: CompletionCreated) -> Hold:

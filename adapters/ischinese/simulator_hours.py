@@ -16,6 +16,7 @@ tested against the contract and not against itself.
     sent = await hours.send(hours.keep(SimulatedCompletion(...)))   # tries until a 2xx
     await hours.send(sent.event)                                     # a redelivery: the same webhook-id
     hours.lose("c-000007")                                           # its events are never sent
+    hours.fail_listing(503, on_requests=[1])                         # the first listing request fails
     app.add_routes(hours.routes())                                   # the listing, in another app
 """
 
@@ -27,7 +28,7 @@ import hmac
 import json
 import math
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
@@ -171,6 +172,8 @@ class HoursSimulator:
     sent: list[Sending] = field(default_factory=list)
     """Every event sent, in order, with its answers (for assertions and the demo's story)."""
     listing_requests: int = 0
+    listing_faults: dict[int, int] = field(default_factory=dict)
+    """Listing requests (counted from 1) answered with a status instead of a page."""
     _records: dict[str, _Kept] = field(default_factory=dict)
 
     # ------------------------------------------------------------ records and their events
@@ -193,6 +196,10 @@ class HoursSimulator:
     def lose(self, *completion_ids: str) -> None:
         """From now on, the events of these completions are lost on the way: never sent."""
         self.losing.update(completion_ids)
+
+    def fail_listing(self, status: int, *, on_requests: Iterable[int]) -> None:
+        """Answer ``status`` instead of a page to these listing requests (counted from 1)."""
+        self.listing_faults.update(dict.fromkeys(on_requests, status))
 
     def completion(self, completion_id: str) -> SimulatedCompletion:
         """The completion kept under this id, as it stands now; raises ``KeyError``."""
@@ -274,6 +281,9 @@ class HoursSimulator:
 
     async def _serve_listing(self, request: web.Request) -> web.Response:
         self.listing_requests += 1
+        fault = self.listing_faults.pop(self.listing_requests, None)
+        if fault is not None:
+            return web.json_response({"error": "told_to_fail", "status": fault}, status=fault)
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(key.encode(), self.api_key.encode()):
             return web.json_response(

@@ -138,10 +138,12 @@ def _parse_data(kind: str, data: dict[str, Any], errors: list[FieldError]) -> Ev
     if kind == "account.linked":
         sub, account_id = _identifier(data, "sub", errors), _identifier(data, "account_id", errors)
         return AccountLinked(sub, account_id) if sub and account_id else None
-    return _parse_completion(data, errors)
+    return parse_completion(data, errors)
 
 
-def _parse_completion(data: dict[str, Any], errors: list[FieldError]) -> CompletionCreated | None:
+def parse_completion(data: dict[str, Any], errors: list[FieldError]) -> CompletionCreated | None:
+    """A completion's ``data`` (of a ``completion.created`` event, or an item of the listing);
+    ``None`` with every field at fault added to ``errors``."""
     completion_id = _identifier(data, "completion_id", errors)
     sub = _identifier(data, "sub", errors)
     course = data.get("course")

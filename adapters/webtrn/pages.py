@@ -146,7 +146,7 @@ class ItemReader:
     async def command(self, raw: object) -> Command:
         """The command an item asks for (a hold for an unknown learner); raises ``DeliveryInvalid``
         naming every field at fault, as the page names it."""
-        return await self.translate(parse_item(raw), _raw_hash(raw))
+        return await self.translate(parse_item(raw), raw_hash(raw))
 
     async def translate(self, item: WebtrnItem, payload_hash: str) -> Command:
         """The command a well-formed item asks for; raises ``DeliveryInvalid`` as ``command``."""
@@ -302,21 +302,21 @@ def _updated_at(value: object, errors: list[FieldError]) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _raw_text(raw: object) -> str:
+def raw_text(raw: object) -> str:
     """The item as JSON again, keys sorted, no white space; a number read as ``Decimal`` is written
     as the same number, so that a held item reads again as it came."""
     if isinstance(raw, Decimal):
         return str(raw)
     if isinstance(raw, dict):
-        members = (f"{json.dumps(str(key), ensure_ascii=False)}:{_raw_text(raw[key])}" for key in sorted(raw))
+        members = (f"{json.dumps(str(key), ensure_ascii=False)}:{raw_text(raw[key])}" for key in sorted(raw))
         return "{" + ",".join(members) + "}"
     if isinstance(raw, list):
-        return "[" + ",".join(_raw_text(value) for value in raw) + "]"
+        return "[" + ",".join(raw_text(value) for value in raw) + "]"
     return json.dumps(raw, ensure_ascii=False)
 
 
-def _raw_hash(raw: object) -> str:
-    return hashlib.sha256(_raw_text(raw).encode()).hexdigest()
+def raw_hash(raw: object) -> str:
+    return hashlib.sha256(raw_text(raw).encode()).hexdigest()
 
 
 def _delivery_id(fields: dict[str, Any], position: ItemPosition | None) -> str:
@@ -327,7 +327,7 @@ def _delivery_id(fields: dict[str, Any], position: ItemPosition | None) -> str:
 
 
 def _malformed(raw: object, fields: dict[str, Any], errors: tuple[FieldError, ...]) -> Hold:
-    payload = _raw_text(raw)
+    payload = raw_text(raw)
     payload_hash = hashlib.sha256(payload.encode()).hexdigest()
     record_id = _record_id(fields.get("id"), [])
     detail = "; ".join(f"{error.field}: {error.message}" for error in errors)

@@ -311,6 +311,8 @@ class AuditAction(StrEnum):
     NOTICE_SENT = "supervision.notice_sent"
     NOTICES_LISTED = "supervision.notices_listed"
     CERTIFICATE_DOWNLOADED = "certificate.downloaded"
+    RECONCILIATION_STARTED = "reconciliation.started"
+    DISCREPANCY_RESOLVED = "discrepancy.resolved"
 
 
 class AuditOutcome(StrEnum):
@@ -340,6 +342,8 @@ class TargetKind(StrEnum):
     FEEDBACK = "feedback"
     CERTIFICATE = "certificate"
     HELD_RECORD = "held_record"
+    RECONCILIATION = "reconciliation"
+    DISCREPANCY = "discrepancy"
 
 
 @dataclass(frozen=True, slots=True)
