@@ -50,7 +50,7 @@ LEDGER_ROWS_PER_READ = 500
 COLUMNS = (
     "seq", "kind", "person_id", "year", "subject", "hours", "source", "record_id", "course_code", "course_title",
     "completed_at", "recorded_at", "actor", "payload_hash", "content_hash", "reverses_seq", "reason", "prev_hash",
-    "hash", "revision",
+    "hash",
 )  # fmt: skip
 DIGEST = "0" * 64
 
@@ -71,11 +71,11 @@ def _item(number: int) -> dict[str, object]:
 
 
 def _row(number: int, recorded_at: datetime) -> tuple[object, ...]:
-    """Record ``number`` as the ledger holds it: the same content, a credit of its first revision."""
+    """Record ``number`` as the ledger holds it: the same content, credited once."""
     return (
         number + 1, "credit", f"person-{number % PEOPLE}", 2021, "professional", 250, "ischinese", f"c-{number:08d}",
         f"C{number % 50}", "临床合理用药", _completed_at(number), recorded_at, "vendor:ischinese", DIGEST, DIGEST,
-        None, None, DIGEST, DIGEST, 1,
+        None, None, DIGEST, DIGEST,
     )  # fmt: skip
 
 
