@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # Debian packages the hub and its tests need: Chromium for the browser tests, and a TrueType CJK font to draw
 # the pages with and to embed in certificates' PDFs (certificates.font_file).
-SYSTEM_PACKAGES := chromium fonts-wqy-zenhei
+SYSTEM_PACKAGES := chromium fonts-wqy-zenhei poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system-packages demo test lint bench clean

@@ -5,9 +5,11 @@ it, the audit log, and answers that never show a whole ID number or phone."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import subprocess
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 from aiohttp import FormData
 from openpyxl import Workbook
 
+from ledger.model import BEIJING, Credit, PersonId, new_credit, new_reversal
 from sso.access.model import AuditAction, AuditOutcome, Role, Target, TargetKind
 from sso.id_numbers import make_id_number, mask_id_number
 
@@ -497,3 +500,83 @@ async def test_uploads_leave_no_id_number_in_the_logs_or_the_database(
     needles = {needle for _unit, id_number in STAFF.values() for needle in id_number_needles_of(id_number)}
     needles |= id_number_needles_of(unregistered) | {"13907310001", "peixun@example.cn"}  # the filing's contact
     assert await personal_data_probe.places_holding(needles) == {}
+
+
+# ---------------------------------------------------------------- a year met across every source
+
+
+async def test_a_year_met_across_vendors_offline_and_continuing_education_is_certified_until_a_reversal(
+    client: Client, operator: dict[str, str], people: dict[str, str], tmp_path: Path
+) -> None:
+    hub, wang = hub_of(client), people["王芳"]
+    for source, record, subject, hours in (
+        ("ischinese", "c-1", "public", "20"),
+        ("webtrn", "88123", "professional", "30"),
+        ("hnou", "R-1", "public", "5"),
+    ):
+        await hub.ledger.record(vendor_credit(wang, source, record, subject, hours))
+    filing = await approved(client, operator)
+    upload = ATTENDANCE.format(number=filing["number"])
+    await _json(await client.post(upload, data=attendance_csv(("王芳", "22.5")).encode(), headers=operator), 201)
+    continuing = (
+        "身份证号,姓名,项目名称,学时,完成日期,科目\r\n"
+        f"{STAFF['王芳'][1]},王芳,心血管疾病诊疗新进展,12,2021-05-20,\r\n"
+        f"{STAFF['王芳'][1]},王芳,事业单位人事制度解读,6.5,2021-06-02,公共\r\n"
+    )
+    await _json(await client.post("/api/v1/continuing-education/imports", data=continuing, headers=operator), 201)
+
+    await hub.certificates.review_due()
+    (item,) = await hub.certificates.history(PersonId(wang))
+    number = item.certificate.facts.certificate_no
+    verified = await _json(await client.get(f"/verify/{number}.json"), 200)
+    health = await supervisor(client, department="430100-health")
+    pdf = await client.get(f"/api/v1/certificates/{number}.pdf", headers=health)
+    text = pdf_text(await pdf.read(), tmp_path)
+
+    assert {entry.source.value for entry in await hub.ledger.entries_of(wang, 2021)} == {
+        "ischinese", "webtrn", "hnou", "offline", "continuing_ed",
+    }  # fmt: skip
+    assert (verified["status"], verified["hours"]) == (
+        "valid",
+        {"total": "96.00", "public": "31.50", "professional": "64.50"},
+    )
+    assert number in text
+    assert "王芳" in text
+
+    revoked = new_reversal(
+        source="ischinese", record_id="c-1", reason="revoked", actor="vendor:ischinese", payload_hash="a" * 64
+    )
+    await hub.ledger.record(revoked)
+    await hub.certificates.review_due()
+
+    assert (await _json(await client.get(f"/verify/{number}.json"), 200))["status"] == "revoked"
+    kinds = [message.kind.value for message in await hub.messages.all_of(PersonId(wang))]
+    assert kinds == ["certificate_revoked", "certificate_issued"]  # newest first
+
+
+def vendor_credit(person_id: str, source: str, record: str, subject: str, hours: str) -> Credit:
+    return new_credit(
+        person_id=person_id,
+        source=source,
+        record_id=record,
+        course_code=f"{source}-course",
+        course_title="课程",
+        subject=subject,
+        hours=hours,
+        completed_at=datetime(2021, 3, 2, 9, 58, tzinfo=BEIJING),
+        actor=f"vendor:{source}",
+        payload_hash=hashlib.sha256(record.encode()).hexdigest(),
+    )
+
+
+def pdf_text(pdf: bytes, directory: Path) -> str:
+    """The PDF's text as poppler's pdftotext reads it."""
+    path = directory / "certificate.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run(  # noqa: S603  (a fixed program on a file of the test's own)
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"],  # noqa: S607  (Debian's poppler-utils, from make setup)
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout.decode()
