@@ -14,6 +14,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -65,6 +66,20 @@ def record_figures(request: pytest.FixtureRequest, sizes: Sizes) -> RecordFigure
         return ScenarioFigures(key, title, test, sizes.name, figures).write(folder)
 
     return record
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """What every scenario uses: its size, the evidence it leaves, and where its figures go."""
+
+    sizes: Sizes
+    evidence: Evidence
+    record_figures: RecordFigures
+
+
+@pytest.fixture
+def scenario(sizes: Sizes, evidence: Evidence, record_figures: RecordFigures) -> Scenario:
+    return Scenario(sizes, evidence, record_figures)
 
 
 @pytest.fixture(scope="session")

@@ -29,9 +29,11 @@ from adapters.hnou import simulated_vendor as hnou
 from adapters.ischinese import simulated_vendor as ischinese
 from adapters.webtrn import simulated_vendor as webtrn
 from config import Settings, load_settings
+from gateway.app import create_app
 from gateway.bootstrap import Hub, ensure_keyring, open_hub
 from gateway.database import create_engine, migrate
 from gateway.demo.stage import CLIENT_ID, DEPLOYMENT_ID, ORGANISATION_FILE, VendorSecrets, bind_sockets, settings_text
+from gateway.keys import HUB
 from ledger.model import PersonId
 from sso.handoff import Vendor
 from sso.id_numbers import IdNumber, make_id_number
@@ -152,10 +154,15 @@ def run_hub_command(*arguments: str, environment: Mapping[str, str] | None = Non
     return done.stdout
 
 
+async def migrated_schema(database_url: str) -> None:
+    """The schema, migrated with Alembic in a thread (Alembic drives its own event loop)."""
+    await asyncio.to_thread(migrate, database_url)
+
+
 async def migrated(settings: Settings) -> None:
     """What ``hub migrate`` does, in this process (a process start costs more than the work): the
     schema, the personal-data key, the organisation."""
-    await asyncio.to_thread(migrate, settings.hub.database_url)
+    await migrated_schema(settings.hub.database_url)
     ensure_keyring(settings.hub.data_key_file)
     engine = create_engine(settings.hub.database_url)
     try:
@@ -298,3 +305,45 @@ async def running_stage(
         process.stop()
         for runner in reversed(runners):
             await runner.cleanup()
+
+
+@dataclass
+class HubInProcess:
+    """The hub's app served in this process (``create_app``), for scenarios that need no process of
+    their own: its URL, its services, and the secrets it shares with the vendors."""
+
+    url: str
+    hub: Hub
+    settings_file: Path
+    shared: VendorSecrets
+    learners: list[Learner]
+
+
+@asynccontextmanager
+async def hub_in_this_process(
+    folder: Path, database_url: str, evidence: Evidence, *, learners: int, vendor_urls: Mapping[str, str] | None = None
+) -> AsyncIterator[HubInProcess]:
+    """The hub on 127.0.0.1 in this process, its database migrated and ``learners`` staff registered.
+    The vendors' URLs lead nowhere unless given."""
+    listener = bind_sockets({"hub": 0})["hub"]
+    urls = {"hub": f"http://127.0.0.1:{listener.getsockname()[1]}"}
+    urls |= vendor_urls or dict.fromkeys(("ischinese", "webtrn", "hnou"), "http://127.0.0.1:9")
+    shared = VendorSecrets.generate()
+    _keep_secrets(shared, evidence)
+    settings_file = folder / "hub.toml"
+    settings_file.write_text(
+        settings_text(urls, database_url, folder / "data.key", ORGANISATION_FILE, shared), encoding="utf-8"
+    )
+    settings = load_settings(settings_file)
+    await migrated(settings)
+    evidence.keep_database(database_url)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, listener).start()
+        hub = app[HUB]
+        staff = await register_learners(hub, learners, evidence)
+        yield HubInProcess(urls["hub"], hub, settings_file, shared, staff)
+    finally:
+        await runner.cleanup()

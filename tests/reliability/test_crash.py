@@ -14,9 +14,7 @@ import asyncio
 import random
 from pathlib import Path
 
-from .conftest import FreshDatabase, RecordFigures
-from .evidence import Evidence
-from .sizes import Sizes
+from .conftest import FreshDatabase, Scenario
 from .stage import run_hub_command, running_stage
 from .workload import Deliveries, Planned, expected_balances, ledger_state, plan, wait_until
 
@@ -27,16 +25,18 @@ KILL_JITTER_SECONDS = 0.05
 
 
 async def test_kill_9_during_ingestion_loses_and_duplicates_nothing(
-    tmp_path: Path, fresh_postgresql: FreshDatabase, evidence: Evidence, sizes: Sizes, record_figures: RecordFigures
+    tmp_path: Path,
+    fresh_postgresql: FreshDatabase,
+    scenario: Scenario,
 ) -> None:
     database_url = await fresh_postgresql()
-    async with running_stage(tmp_path, database_url, evidence, learners=LEARNERS) as stage:
-        planned = plan(stage.learners, sizes.crash_completions, SEED)
+    async with running_stage(tmp_path, database_url, scenario.evidence, learners=LEARNERS) as stage:
+        planned = plan(stage.learners, scenario.sizes.crash_completions, SEED)
         pushed = [item for item in planned if item.source != "webtrn"]
-        webtrn_batches = _batches([item for item in planned if item.source == "webtrn"], sizes.crash_kills + 1)
+        webtrn_batches = _batches([item for item in planned if item.source == "webtrn"], scenario.sizes.crash_kills + 1)
         deliveries = Deliveries(stage)
         chance = random.Random(SEED)
-        kill_points = sorted(chance.sample(range(1, len(pushed)), sizes.crash_kills))
+        kill_points = sorted(chance.sample(range(1, len(pushed)), scenario.sizes.crash_kills))
 
         async def kill_and_restart() -> None:
             deliveries.publish_webtrn(webtrn_batches[0])
@@ -62,7 +62,7 @@ async def test_kill_9_during_ingestion_loses_and_duplicates_nothing(
 
     keys = state.keys()
     expected = {item.key for item in planned}
-    record_figures(
+    scenario.record_figures(
         "crash",
         "Crash consistency: kill -9 of `hub serve` during ingestion from the three vendors",
         {
@@ -79,7 +79,7 @@ async def test_kill_9_during_ingestion_loses_and_duplicates_nothing(
     )
     assert webtrn_in, "webtrn's completions did not all come in"
     assert set(deliveries.retried_answers) <= {"unreachable"}, deliveries.retried_answers
-    assert kills == sizes.crash_kills
+    assert kills == scenario.sizes.crash_kills
     assert set(keys) == expected
     assert len(keys) == len(state.entries) == len(expected)  # no duplicate, no reversal, nothing else
     assert state.held == 0

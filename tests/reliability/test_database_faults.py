@@ -20,9 +20,7 @@ import httpx
 from adapters.ischinese.simulator_hours import HoursSimulator
 
 from .cluster import ThrowawayCluster, free_port
-from .conftest import RecordFigures
-from .evidence import Evidence
-from .sizes import Sizes
+from .conftest import Scenario
 from .stage import HubProcess, Stage, running_stage
 from .workload import Deliveries, Planned, hnou_completion, ischinese_completion, ledger_state, plan, wait_until
 
@@ -38,7 +36,8 @@ def _fit_for_an_outage(answer: str) -> bool:
     return answer in {"unreachable", "503 FAIL:unavailable"} or answer.startswith("HTTP 503 ")
 
 
-async def _database_on(cluster: ThrowawayCluster) -> str:
+async def database_on(cluster: ThrowawayCluster) -> str:
+    """A new, empty database on the throwaway cluster."""
     name = f"hub_{uuid.uuid4().hex[:8]}"
     connection = await asyncpg.connect(host="127.0.0.1", port=cluster.port, user="postgres", database="postgres")
     try:
@@ -68,13 +67,11 @@ async def _probe_while_down(stage: Stage, planned: Planned) -> list[tuple[str, i
 async def test_a_postgresql_restart_mid_run_answers_503_and_loses_nothing(
     tmp_path: Path,
     throwaway_cluster: ThrowawayCluster,
-    evidence: Evidence,
-    sizes: Sizes,
-    record_figures: RecordFigures,
+    scenario: Scenario,
 ) -> None:
-    database_url = await _database_on(throwaway_cluster)
-    async with running_stage(tmp_path, database_url, evidence, learners=LEARNERS) as stage:
-        planned = plan(stage.learners, sizes.fault_completions, SEED)
+    database_url = await database_on(throwaway_cluster)
+    async with running_stage(tmp_path, database_url, scenario.evidence, learners=LEARNERS) as stage:
+        planned = plan(stage.learners, scenario.sizes.fault_completions, SEED)
         pushed = [item for item in planned if item.source != "webtrn"]
         webtrn = [item for item in planned if item.source == "webtrn"]
         before, during, after = pushed[: len(pushed) // 3], pushed[len(pushed) // 3 : -3], pushed[-3:]
@@ -99,7 +96,7 @@ async def test_a_postgresql_restart_mid_run_answers_503_and_loses_nothing(
         state = await ledger_state(database_url)
 
     outage_answers = dict(deliveries.retried_answers)
-    record_figures(
+    scenario.record_figures(
         "database_restart",
         "Database faults: PostgreSQL stopped and started mid-run (a throwaway cluster)",
         {
@@ -127,26 +124,24 @@ async def test_a_postgresql_restart_mid_run_answers_503_and_loses_nothing(
 async def test_twenty_deliveries_of_one_record_at_once_make_one_entry(
     tmp_path: Path,
     throwaway_cluster: ThrowawayCluster,
-    evidence: Evidence,
-    sizes: Sizes,
-    record_figures: RecordFigures,
+    scenario: Scenario,
 ) -> None:
-    database_url = await _database_on(throwaway_cluster)
-    async with running_stage(tmp_path, database_url, evidence, learners=2, scheduler=False) as stage:
+    database_url = await database_on(throwaway_cluster)
+    async with running_stage(tmp_path, database_url, scenario.evidence, learners=2, scheduler=False) as stage:
         second = HubProcess(stage.hub.settings_file, free_port(), tmp_path / "second-hub.log", scheduler=False)
-        evidence.keep_log(second.log)
+        scenario.evidence.keep_log(second.log)
         second.start()
         try:
             await second.ready()
             [ischinese, hnou] = [item for item in plan(stage.learners, 3, SEED) if item.source in {"ischinese", "hnou"}]
-            answers = await _at_once(stage, second, ischinese, hnou, sizes.same_record_deliveries)
+            answers = await _at_once(stage, second, ischinese, hnou, scenario.sizes.same_record_deliveries)
         finally:
             second.stop()
         state = await ledger_state(database_url)
 
     statuses = [json.loads(text)["status"] for vendor, text in answers if vendor == "ischinese"]
     hnou_texts = [text for vendor, text in answers if vendor == "hnou"]
-    record_figures(
+    scenario.record_figures(
         "same_record",
         "Concurrency: the same record delivered at once to two hub processes",
         {
@@ -156,8 +151,8 @@ async def test_twenty_deliveries_of_one_record_at_once_make_one_entry(
             "entries made": len(state.entries),
         },
     )
-    assert sorted(statuses) == ["appended"] + ["duplicate"] * (sizes.same_record_deliveries - 1)
-    assert hnou_texts == ["SUCCESS"] * sizes.same_record_deliveries
+    assert sorted(statuses) == ["appended"] + ["duplicate"] * (scenario.sizes.same_record_deliveries - 1)
+    assert hnou_texts == ["SUCCESS"] * scenario.sizes.same_record_deliveries
     assert sorted(state.keys()) == sorted([ischinese.key, hnou.key])
 
 
