@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 from standardwebhooks import Webhook
 
 from ledger.model import Balance, EntryKind
@@ -161,6 +162,22 @@ async def test_a_stale_or_future_timestamp_is_refused_and_nothing_stored(
 
     assert (status, body["status"]) == (401, 401)
     assert (await hub_of(client).ledger.verify_chain()).entries_checked == 0
+
+
+async def test_a_refusal_is_logged_with_the_check_that_failed_and_no_secret(
+    client: Client, learner: tuple[str, str]
+) -> None:
+    with structlog.testing.capture_logs() as logs:
+        await deliver(client, completion(learner[1]), at=datetime.now(UTC) - timedelta(seconds=301))
+        await deliver(client, completion(learner[1], hours="1.005"))
+
+    refusals = [log for log in logs if log["event"] == "delivery_refused"]
+    assert [(log["vendor"], log["code"], log["reason"]) for log in refusals] == [
+        ("ischinese", "signature_refused", "the webhook-timestamp is more than 300 seconds from the hub's clock"),
+        ("ischinese", "delivery_invalid", "invalid fields: data.course.hours"),
+    ]
+    assert SECRET.removeprefix("whsec_") not in repr(logs)
+    assert learner[1] not in repr(refusals)
 
 
 async def test_a_tampered_body_is_refused_and_nothing_stored(client: Client, learner: tuple[str, str]) -> None:
