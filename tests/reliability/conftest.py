@@ -89,7 +89,7 @@ def evidence() -> Evidence:
 
 
 @pytest.fixture(autouse=True)
-def in_process_logs(evidence: Evidence, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def in_process_logs(evidence: Evidence, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every log line of this process while a scenario runs (SQL statements and their parameters
     too), in a file the scan reads; the logging set up before is restored after."""
     path = tmp_path_factory.getbasetemp() / "reliability-in-process.log"
@@ -103,7 +103,7 @@ def in_process_logs(evidence: Evidence, tmp_path_factory: pytest.TempPathFactory
         statements.setLevel(logging.INFO)  # statements and their parameters, not the rows read
         logging.getLogger("httpcore").setLevel(logging.INFO)  # its connection tracing carries nothing of ours
         try:
-            yield
+            yield path
         finally:
             handlers, level, structlog_config, statements_level = saved
             statements.setLevel(statements_level)

@@ -7,6 +7,7 @@ every whole, valid ID number in a log or an export, known in advance or not.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,3 +126,27 @@ async def scan(evidence: Evidence) -> tuple[list[Finding], dict[str, int]]:
     ]
     read = {"places": len(texts), "bytes": sum(len(content) for content in texts.values())}
     return findings, read
+
+
+class LogTail:
+    """The log lines written to a JSON-lines file since the tail was made."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+
+    def text(self) -> str:
+        with self.path.open("rb") as log:
+            log.seek(self.offset)
+            return log.read().decode("utf-8", errors="replace")
+
+    def events(self) -> list[dict[str, object]]:
+        events = []
+        for line in self.text().splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+        return events
