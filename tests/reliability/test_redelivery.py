@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from sqlalchemy import make_url, text
 from adapters.ischinese.simulator_hours import Event, HoursSimulator
 from gateway.database import create_engine
 
+from ..gateway.handoff_support import sqlite_copy
 from .conftest import FreshDatabase, Scenario
 from .stage import HubInProcess, hub_in_this_process
 from .workload import ischinese_completion, plan
@@ -25,11 +25,6 @@ SEED = 23
 REVOKED_SHARE = 0.3
 SENDS_AT_ONCE = 8
 LEARNERS = 4
-
-
-def _sqlite_copy(folder: Path, sqlite_template: Path) -> str:
-    shutil.copy(sqlite_template, folder / "hub.db")
-    return f"sqlite+aiosqlite:///{folder / 'hub.db'}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -41,7 +36,7 @@ async def two_databases(
     for folder in folders.values():
         folder.mkdir()
     if request.param == "sqlite":
-        return {name: (folder, _sqlite_copy(folder, sqlite_template)) for name, folder in folders.items()}
+        return {name: (folder, sqlite_copy(folder, sqlite_template)) for name, folder in folders.items()}
     return {name: (folder, await fresh_postgresql()) for name, folder in folders.items()}
 
 
