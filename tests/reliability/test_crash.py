@@ -57,6 +57,20 @@ async def test_kill_9_during_ingestion_loses_and_duplicates_nothing(
         webtrn_in = await wait_until(webtrn_all_in, seconds=WEBTRN_WAIT_SECONDS)
         stage.hub.stop()
         verified = run_hub_command("ledger", "verify", "--config", str(stage.hub.settings_file))
+        export = tmp_path / "ledger-2021.csv"
+        exported = run_hub_command(
+            "export",
+            "--year",
+            "2021",
+            "--format",
+            "csv",
+            "--out",
+            str(export),
+            "--config",
+            str(stage.hub.settings_file),
+        )
+        scenario.evidence.keep_export(export)
+        scenario.evidence.keep_export(export.with_name(export.name + ".manifest.json"))
         state = await ledger_state(database_url)
         kills, starts = stage.hub.kills, stage.hub.starts
 
@@ -84,6 +98,7 @@ async def test_kill_9_during_ingestion_loses_and_duplicates_nothing(
     assert len(keys) == len(state.entries) == len(expected)  # no duplicate, no reversal, nothing else
     assert state.held == 0
     assert verified.startswith(f"ledger intact: {len(expected)} entries")
+    assert f"{len(expected)} " in exported
     assert _balances_off(state.balances, planned) == 0
 
 
