@@ -56,6 +56,12 @@ CHECKS = (
     Check("operator", "GET", "/api/v1/audit-log", 404),
     Check("operator", "GET", "/api/v1/exports/ledger?year=2021&format=csv", 404),
     Check("operator", "GET", "/api/v1/ledger/verify", 404),
+    # The staff pages: without a session, the browser is sent to the login page (a token is no session).
+    Check("nobody", "GET", "/me", 303),
+    Check("nobody", "GET", "/me/profile", 303),
+    Check("nobody", "GET", "/me/training?year=2021", 303),
+    Check("operator", "GET", "/me", 303),
+    Check("supervisor", "GET", "/me/training?year=2021", 303),
     # Without credentials.
     Check("nobody", "GET", "/api/v1/people/{other}", 401),
     Check("nobody", "GET", "/api/v1/me", 401),
@@ -91,7 +97,7 @@ async def test_callers_outside_their_role_or_scope_get_404_and_nobody_401(
         for check in CHECKS:
             path = check.path.format(other=second.person_id, self=first.person_id)
             async with http.request(
-                check.method, hub.url + path, json=check.body, headers=credentials[check.caller]
+                check.method, hub.url + path, json=check.body, headers=credentials[check.caller], allow_redirects=False
             ) as answer:
                 text = await answer.text()
                 answers.append((check, answer.status, answer.headers.get("WWW-Authenticate"), text))
