@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -43,15 +44,11 @@ async def two_databases(
 def _events(hub: HubInProcess, http: httpx.AsyncClient, count: int) -> tuple[HoursSimulator, list[Event], set[str]]:
     """ischinese's events of this hub's learners: each completion's, then the revocations of some."""
     sender = HoursSimulator(hub_url=hub.url, webhook_secret=hub.shared.webhook_secret, api_key="-", http=http)
-    planned = [item.__class__(**{**_fields(item), "source": "ischinese"}) for item in plan(hub.learners, count, SEED)]
+    planned = [replace(item, source="ischinese") for item in plan(hub.learners, count, SEED)]
     created = [sender.keep(ischinese_completion(item)) for item in planned]
     revoked_ids = {item.record_id for item in random.Random(SEED).sample(planned, int(count * REVOKED_SHARE))}
     revocations = [sender.withdraw(record_id, "学习记录异常，撤销") for record_id in sorted(revoked_ids)]
     return sender, created + revocations, revoked_ids
-
-
-def _fields(item: object) -> dict[str, object]:
-    return {name: getattr(item, name) for name in item.__slots__}  # type: ignore[attr-defined]
 
 
 def _storm(events: list[Event], copies: int) -> list[Event]:
