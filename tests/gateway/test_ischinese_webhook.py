@@ -206,6 +206,23 @@ async def test_malformed_fields_are_named_in_a_400(client: Client, learner: tupl
     assert {error["field"] for error in body["errors"]} == {"data.course.hours", "data.course.subject"}  # type: ignore[union-attr]
 
 
+async def test_control_characters_are_a_400_naming_the_field_and_store_nothing(
+    client: Client, learner: tuple[str, str]
+) -> None:
+    event = completion(learner[1])
+    event["data"]["course"]["title"] = "概论\x00"  # type: ignore[index]
+    stranger = completion("sub-\x00")
+
+    status, body = await deliver(client, event)
+    stranger_status, stranger_body = await deliver(client, stranger, message_id="msg-2")
+
+    assert (status, stranger_status) == (400, 400)
+    assert [error["field"] for error in body["errors"]] == ["data.course.title"]  # type: ignore[union-attr]
+    assert [error["field"] for error in stranger_body["errors"]] == ["data.sub"]  # type: ignore[union-attr]
+    assert (await hub_of(client).ledger.verify_chain()).entries_checked == 0
+    assert await hub_of(client).ledger.held_records() == []
+
+
 async def test_an_unknown_type_is_a_400(client: Client) -> None:
     status, body = await deliver(client, {"type": "completion.updated", "data": {}})
 
