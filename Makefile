@@ -38,6 +38,7 @@ test: lint
 
 # The reliability and security suite at the sizes of issue 9 (make test runs it small), then its table.
 soak: setup
+	rm -rf var/reliability
 	$(BIN)/pytest tests/reliability --soak -p no:cacheprovider
 	$(BIN)/python tests/reliability/figures.py var/reliability RELIABILITY.md
 

@@ -34,6 +34,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from adapters.hnou.simulator_hours import hnou_sign
+from adapters.ischinese.simulator import JwtPostVendor
 from gateway.database import create_engine
 from sso.access.model import Role, token_request
 from sso.access.service import Access
@@ -570,15 +571,14 @@ async def test_the_vendors_refuse_forged_hub_tokens(attacked: Attacked, scenario
         cases["replayed jti"] = replayed
         for case, token in cases.items():
 
-            async def present(token: str = token, simulator: object = simulator, launch: str = launch) -> bool:
-                accounts = len(simulator.accounts)  # type: ignore[attr-defined]
-                refusals = len(simulator.refusals)  # type: ignore[attr-defined]
+            async def present(token: str = token, simulator: JwtPostVendor = simulator, launch: str = launch) -> bool:
+                accounts, refusals = len(simulator.accounts), len(simulator.refusals)
                 page = await world.browser.post(launch, {"id_token": token})
                 return (
                     page.status == 401
-                    and len(simulator.accounts) == accounts  # type: ignore[attr-defined]
-                    and len(simulator.refusals) == refusals + 1  # type: ignore[attr-defined]
-                    and token not in simulator.refusals[-1].detail  # type: ignore[attr-defined]
+                    and len(simulator.accounts) == accounts
+                    and len(simulator.refusals) == refusals + 1
+                    and token not in simulator.refusals[-1].detail
                 )
 
             verdicts.append(await attacked.judge(f"{target.name} simulator", case, present, log_event=None))

@@ -119,7 +119,7 @@ def test_ischinese_events(scenario: Scenario) -> None:
             parse_event(body)
 
     parse()
-    _record(scenario, "ischinese", len(tried))
+    _record(scenario, "ischinese events", len(tried))
 
 
 def test_hnou_forms(scenario: Scenario) -> None:
