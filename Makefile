@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 SYSTEM_PACKAGES := chromium fonts-wqy-zenhei poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages demo test lint bench clean
+.PHONY: setup system-packages demo test lint bench soak clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest
+
+# The reliability and security suite at the sizes of issue 9 (make test runs it small), then its table.
+soak: setup
+	rm -rf var/reliability
+	$(BIN)/pytest tests/reliability --soak -p no:cacheprovider
+	$(BIN)/python tests/reliability/figures.py var/reliability RELIABILITY.md
 
 bench: setup
 	$(BIN)/python -m bench.ledger_append

@@ -34,6 +34,8 @@ OFFLINE_RECORD_DAYS_MAX = 30
 TEXT_FIELD_CHARACTERS_MAX = 200
 REASON_CHARACTERS_MAX = 500
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS_MESSAGE = "must not hold control characters"
 
 
 class Subject(enum.StrEnum):
@@ -274,6 +276,8 @@ def new_reversal(*, source: str, record_id: str, reason: str, actor: str, payloa
     _text("actor", actor, errors, required=True)
     if not isinstance(reason, str) or not reason.strip() or len(reason) > REASON_CHARACTERS_MAX:
         errors.append(FieldError("reason", f"must be between 1 and {REASON_CHARACTERS_MAX} characters"))
+    elif has_control_characters(reason):
+        errors.append(FieldError("reason", CONTROL_CHARACTERS_MESSAGE))
     _payload_hash(payload_hash, errors)
     if errors or checked_source is None:
         raise InvalidCommand(errors)
@@ -302,6 +306,14 @@ def _text(name: str, value: str, errors: list[FieldError], *, required: bool) ->
         errors.append(FieldError(name, "must not be empty"))
     elif len(value) > TEXT_FIELD_CHARACTERS_MAX:
         errors.append(FieldError(name, f"must be at most {TEXT_FIELD_CHARACTERS_MAX} characters"))
+    elif has_control_characters(value):
+        errors.append(FieldError(name, CONTROL_CHARACTERS_MESSAGE))
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character: no record's text has one, and PostgreSQL refuses
+    a NUL in any text, so that a record holding one could never be stored."""
+    return CONTROL_CHARACTERS.search(text) is not None
 
 
 def _payload_hash(value: str, errors: list[FieldError]) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from adapters.errors import DeliveryInvalid, SignatureRefused
 from adapters.wire import iso_time, wire_hours
 from ledger.errors import FieldError
-from ledger.model import Subject
+from ledger.model import CONTROL_CHARACTERS_MESSAGE, Subject, has_control_characters
 
 VENDOR = "ischinese"
 WEBHOOK_BODY_BYTES_MAX = 64 * 1024
@@ -167,11 +167,17 @@ def _identifier(data: dict[str, Any], name: str, errors: list[FieldError], prefi
     if not isinstance(value, str) or not value.strip() or len(value) > IDENTIFIER_CHARACTERS_MAX:
         errors.append(FieldError(prefix + name, f"must be a non-empty string of at most {IDENTIFIER_CHARACTERS_MAX}"))
         return ""
+    if has_control_characters(value):
+        errors.append(FieldError(prefix + name, CONTROL_CHARACTERS_MESSAGE))
+        return ""
     return value
 
 
 def _text(value: object, field: str, length_max: int, errors: list[FieldError]) -> str:
     if not isinstance(value, str) or len(value) > length_max:
         errors.append(FieldError(field, f"must be a string of at most {length_max} characters"))
+        return ""
+    if has_control_characters(value):
+        errors.append(FieldError(field, CONTROL_CHARACTERS_MESSAGE))
         return ""
     return value

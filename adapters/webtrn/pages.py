@@ -25,6 +25,7 @@ from adapters.webtrn.errors import AnswerInvalid
 from adapters.wire import beijing_time, wire_hours
 from ledger.errors import FieldError, InvalidCommand, NoRulesForYear
 from ledger.model import (
+    CONTROL_CHARACTERS_MESSAGE,
     DELIVERY_ID_CHARACTERS_MAX,
     Command,
     Credit,
@@ -35,6 +36,7 @@ from ledger.model import (
     Source,
     Subject,
     canonical_json,
+    has_control_characters,
     new_credit,
     new_reversal,
     parse_hours,
@@ -257,6 +259,9 @@ def _text(value: object, field: str, errors: list[FieldError], *, required: bool
         return ""
     if len(value) > IDENTIFIER_CHARACTERS_MAX:
         errors.append(FieldError(field, f"must be at most {IDENTIFIER_CHARACTERS_MAX} characters"))
+        return ""
+    if has_control_characters(value):
+        errors.append(FieldError(field, CONTROL_CHARACTERS_MESSAGE))
         return ""
     return value
 

@@ -28,10 +28,19 @@ async def ischinese_webhook(request: web.Request) -> web.Response:
     try:
         return await _receive(request)
     except AdapterError as refused:
+        log.info("delivery_refused", vendor="ischinese", code=refused.code, reason=_reason(refused))
         # Counted for the operators' ingestion view; the webhook-id only once the signature vouched for it.
         delivery_id = request.headers.get("webhook-id") if isinstance(refused, DeliveryInvalid) else None
         await request.app[HUB].ingestion.refused(Source.ISCHINESE, refused, delivery_id)
         raise
+
+
+def _reason(refused: AdapterError) -> str:
+    """Why a delivery was refused, fit for a log line: the check that failed (its words are the
+    adapter's own, never the request's), or the names of the fields at fault."""
+    if isinstance(refused, DeliveryInvalid):
+        return "invalid fields: " + ", ".join(error.field for error in refused.errors)
+    return str(refused)
 
 
 async def _receive(request: web.Request) -> web.Response:

@@ -48,8 +48,9 @@ routes = web.RouteTableDef()
 @routes.get("/api/v1/units")
 async def units(request: web.Request) -> web.Response:
     parent = request.query.get("parent")
-    if parent is not None and not 0 < len(parent) <= UNIT_CODE_CHARACTERS_MAX:
-        message = f"must be a code of 1 to {UNIT_CODE_CHARACTERS_MAX} characters"
+    # Control characters are no code's, and PostgreSQL refuses a NUL in any text it is sent.
+    if parent is not None and not (0 < len(parent) <= UNIT_CODE_CHARACTERS_MAX and parent.isprintable()):
+        message = f"must be a code of 1 to {UNIT_CODE_CHARACTERS_MAX} printable characters"
         return problem(
             422,
             code="invalid_query",

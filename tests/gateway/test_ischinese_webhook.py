@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 from standardwebhooks import Webhook
 
 from ledger.model import Balance, EntryKind
@@ -163,6 +164,22 @@ async def test_a_stale_or_future_timestamp_is_refused_and_nothing_stored(
     assert (await hub_of(client).ledger.verify_chain()).entries_checked == 0
 
 
+async def test_a_refusal_is_logged_with_the_check_that_failed_and_no_secret(
+    client: Client, learner: tuple[str, str]
+) -> None:
+    with structlog.testing.capture_logs() as logs:
+        await deliver(client, completion(learner[1]), at=datetime.now(UTC) - timedelta(seconds=301))
+        await deliver(client, completion(learner[1], hours="1.005"))
+
+    refusals = [log for log in logs if log["event"] == "delivery_refused"]
+    assert [(log["vendor"], log["code"], log["reason"]) for log in refusals] == [
+        ("ischinese", "signature_refused", "the webhook-timestamp is more than 300 seconds from the hub's clock"),
+        ("ischinese", "delivery_invalid", "invalid fields: data.course.hours"),
+    ]
+    assert SECRET.removeprefix("whsec_") not in repr(logs)
+    assert learner[1] not in repr(refusals)
+
+
 async def test_a_tampered_body_is_refused_and_nothing_stored(client: Client, learner: tuple[str, str]) -> None:
     payload = json.dumps(completion(learner[1])).encode()
     moment = datetime.now(UTC)
@@ -187,6 +204,23 @@ async def test_malformed_fields_are_named_in_a_400(client: Client, learner: tupl
 
     assert status == 400
     assert {error["field"] for error in body["errors"]} == {"data.course.hours", "data.course.subject"}  # type: ignore[union-attr]
+
+
+async def test_control_characters_are_a_400_naming_the_field_and_store_nothing(
+    client: Client, learner: tuple[str, str]
+) -> None:
+    event = completion(learner[1])
+    event["data"]["course"]["title"] = "概论\x00"  # type: ignore[index]
+    stranger = completion("sub-\x00")
+
+    status, body = await deliver(client, event)
+    stranger_status, stranger_body = await deliver(client, stranger, message_id="msg-2")
+
+    assert (status, stranger_status) == (400, 400)
+    assert [error["field"] for error in body["errors"]] == ["data.course.title"]  # type: ignore[union-attr]
+    assert [error["field"] for error in stranger_body["errors"]] == ["data.sub"]  # type: ignore[union-attr]
+    assert (await hub_of(client).ledger.verify_chain()).entries_checked == 0
+    assert await hub_of(client).ledger.held_records() == []
 
 
 async def test_an_unknown_type_is_a_400(client: Client) -> None:

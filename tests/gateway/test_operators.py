@@ -286,3 +286,16 @@ async def test_bad_bodies_and_paths_are_refused_and_audited(client: Client, oper
         (AuditOutcome.REFUSED, None, {"error": "http_413"}),
         (AuditOutcome.DENIED, None, {"reason": "malformed_person_id"}),
     ]
+
+
+async def test_a_person_id_holding_a_phone_like_run_of_digits_is_answered_404_not_500(
+    client: Client, operator: dict[str, str]
+) -> None:
+    person_id = "a13912345678b" + "0" * 19  # the shape of an id the hub makes, but nobody's
+
+    read = await client.get(f"/api/v1/people/{person_id}/ledger?year=2021", headers=operator)
+
+    assert read.status == 404
+    assert [(entry.target, entry.outcome) for entry in await audit_entries(client)] == [
+        (Target.person(person_id), AuditOutcome.DENIED)
+    ]

@@ -86,6 +86,13 @@ async def test_the_picker_refuses_an_overlong_parent(client: Client) -> None:
     assert await _fields_at_fault(response) == {"parent"}
 
 
+@pytest.mark.parametrize("parent", ["4301\x0000", "4301\n00"])
+async def test_the_picker_refuses_a_parent_with_control_characters(client: Client, parent: str) -> None:
+    response = await client.get("/api/v1/units", params={"parent": parent})
+
+    assert await _fields_at_fault(response) == {"parent"}
+
+
 # ---------------------------------------------------------------- registration
 
 

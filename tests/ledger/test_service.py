@@ -159,6 +159,9 @@ async def test_a_balance_changed_behind_the_ledgers_back_is_found(
         ({"subject": "sports"}, "subject"),
         ({"source": "elsewhere"}, "source"),
         ({"person_id": ""}, "person_id"),
+        # PostgreSQL refuses a NUL in any text: such a record could never be stored.
+        ({"course_title": "概论\x00"}, "course_title"),
+        ({"record_id": "c-1\n"}, "record_id"),
     ],
 )
 async def test_invalid_commands_are_refused_naming_the_field(
@@ -169,6 +172,11 @@ async def test_invalid_commands_are_refused_naming_the_field(
 
     assert [error.field for error in refused.value.errors] == [field]
     assert (await ledger.verify_chain()).entries_checked == 0
+
+
+def test_a_reversal_whose_reason_holds_a_control_character_is_refused(make_reversal: MakeReversal) -> None:
+    with pytest.raises(InvalidCommand, match="reason: must not hold control characters"):
+        make_reversal(reason="作弊\x00")
 
 
 async def test_every_field_at_fault_is_named_at_once(make_credit: MakeCredit) -> None:

@@ -115,6 +115,8 @@ async def test_a_revocation_of_an_unknown_sub_is_still_a_reversal(reader: ItemRe
         ({"learner": {"sub": ""}}, "learner.sub"),
         ({"course_code": ""}, "course_code"),
         ({"course_code": "C" * 201}, "course_code"),
+        ({"learner": {"sub": "s\x00"}}, "learner.sub"),
+        ({"course_name": "概论\x00"}, "course_name"),
         ({"course_name": 7}, "course_name"),
         ({"subject": "public"}, "subject"),
         ({"subject": "体育"}, "subject"),

@@ -166,6 +166,14 @@ def test_an_audit_entry_refuses_details_that_look_like_personal_data() -> None:
         Target(TargetKind.PERSON, id_number)
 
 
+def test_a_person_id_is_a_target_whatever_digits_it_holds() -> None:
+    # UUID hex can hold runs of digits that look like a phone number or an ID number.
+    for person_id in ("a13912345678b" + "0" * 19, "1101051949123100" + "2a" * 8, "0" * 32):
+        assert Target.person(person_id).id == person_id
+    with pytest.raises(ValueError, match="personal data"):
+        Target(TargetKind.PERSON, "13912345678")
+
+
 def test_an_audit_entry_takes_plain_details_and_freezes_them() -> None:
     details: dict[str, str | int | bool | None] = {"unit_code": "430181-0001", "changed": True, "year": 2021}
     entry = NewAuditEntry(
