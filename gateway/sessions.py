@@ -21,16 +21,21 @@ from sso.access.errors import OutOfReach
 from sso.people.model import SESSION_LIFETIME_SECONDS_MAX, SessionToken
 
 __all__ = [
+    "CONSOLE_COOKIE",
     "SESSION_CHALLENGE",
     "SESSION_COOKIE",
     "SessionRequired",
     "clear_session_cookie",
+    "console_cookie_of",
     "session_token_of",
     "set_session_cookie",
     "signed_in_person",
 ]
 
 SESSION_COOKIE: Final = "hub_session"
+CONSOLE_COOKIE: Final = "hub_console"
+"""The operators' console session (``gateway.pages.console``): their bearer token, sealed by the hub's key."""
+CONSOLE_COOKIE_CHARACTERS_MAX: Final = 1024
 SESSION_CHALLENGE: Final = f'Session realm="training-hours-hub", cookie="{SESSION_COOKIE}"'
 """The ``WWW-Authenticate`` challenge of staff routes: sign in to get the session cookie."""
 
@@ -77,6 +82,12 @@ def session_token_of(request: web.Request) -> str | None:
     if hdrs.AUTHORIZATION in request.headers:
         return None
     return request.cookies.get(SESSION_COOKIE) or None
+
+
+def console_cookie_of(request: web.Request) -> str | None:
+    """The sealed console session the request's cookie carries, if any and of a bounded length."""
+    sealed = request.cookies.get(CONSOLE_COOKIE, "")
+    return sealed if 0 < len(sealed) <= CONSOLE_COOKIE_CHARACTERS_MAX else None
 
 
 def set_session_cookie(response: web.StreamResponse, token: SessionToken, settings: Settings) -> None:

@@ -11,7 +11,8 @@ and answers with:
   (pages show personal data and carry form tokens).
 
 Forms carry a token tied to the browser and, once signed in, to the session: an HMAC by the hub's
-key of a random cookie (``hub_form``, HttpOnly, SameSite=Lax) and of the session token. Another site
+key of a random cookie (``hub_form``, HttpOnly, SameSite=Lax), of the staff session token and of the
+operators' console cookie. Another site
 can neither read the cookie nor compute the HMAC, so it cannot make a form that the hub accepts.
 ``gateway.pages.forms.read_form`` checks it on every POST.
 
@@ -32,7 +33,7 @@ import aiohttp_jinja2
 from aiohttp import hdrs, web
 
 from gateway.keys import HUB, STYLESHEET
-from gateway.sessions import session_token_of
+from gateway.sessions import console_cookie_of, session_token_of
 from ledger.model import PersonId
 
 __all__ = [
@@ -72,6 +73,7 @@ class Audience(StrEnum):
 
     VISITOR = "visitor"
     STAFF = "staff"
+    OPERATOR = "operator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,13 @@ NAVIGATION: Final[Mapping[Audience, tuple[NavigationLink, ...]]] = {
         NavigationLink("/me/training", "培训信息"),
         NavigationLink("/me/password", "修改密码"),
         NavigationLink("/logout", "退出登录"),
+    ),
+    Audience.OPERATOR: (
+        NavigationLink("/console", "运行概况"),
+        NavigationLink("/console/reconciliations", "对账"),
+        NavigationLink("/console/discrepancies", "差异"),
+        NavigationLink("/console/quarantine", "暂存记录"),
+        NavigationLink("/console/logout", "退出控制台"),
     ),
 }
 
@@ -175,7 +184,8 @@ def _browser_key(request: web.Request) -> str | None:
 
 def _form_token(request: web.Request, browser_key: str) -> str:
     session = session_token_of(request) or ""
-    return request.app[HUB].keyring.blind_index(f"{browser_key}:{session}", purpose=FORM_TOKEN_PURPOSE)
+    console = console_cookie_of(request) or ""
+    return request.app[HUB].keyring.blind_index(f"{browser_key}:{session}:{console}", purpose=FORM_TOKEN_PURPOSE)
 
 
 async def staff_member(request: web.Request) -> PersonId | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from gateway.pages import assets
+from gateway.pages import console as console_pages
 from gateway.pages import staff as staff_pages
 from gateway.routes import (
     certificates,
@@ -47,5 +48,5 @@ AREAS: tuple[ModuleType, ...] = (
         feedback,
         notices,
     ),
-    *(assets, staff_pages),
+    *(assets, staff_pages, console_pages),
 )

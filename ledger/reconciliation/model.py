@@ -55,6 +55,7 @@ __all__ = [
     "DISCREPANCY_PAGE_SIZE_MAX",
     "FITTING_ACTIONS",
     "RANGE_DAYS_MAX",
+    "RECENT_RUNS_MAX",
     "VENDORS",
     "Comparison",
     "Counts",
@@ -94,6 +95,7 @@ YEAR_MIN: Final = 2000
 YEAR_MAX: Final = 2100
 DISCREPANCY_PAGE_SIZE_DEFAULT: Final = 50
 DISCREPANCY_PAGE_SIZE_MAX: Final = 200
+RECENT_RUNS_MAX: Final = 100
 QUERY_VALUE_CHARACTERS_MAX: Final = 100
 FIELD_NAME_CHARACTERS_MAX: Final = 40
 _DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)

@@ -48,6 +48,7 @@ from ledger.reconciliation.errors import (
 )
 from ledger.reconciliation.model import (
     FITTING_ACTIONS,
+    RECENT_RUNS_MAX,
     Comparison,
     Counts,
     Discrepancy,
@@ -281,6 +282,10 @@ class Reconciliations:
         if run is None:
             raise RunNotFound(f"no reconciliation has the id {run_id}")
         return run
+
+    async def recent_runs(self, limit: int = RECENT_RUNS_MAX) -> tuple[Run, ...]:
+        """The runs started last, the latest first: at most ``limit``, itself held to 1 to ``RECENT_RUNS_MAX``."""
+        return await self._store.recent_runs(min(max(1, limit), RECENT_RUNS_MAX))
 
     async def discrepancies(self, query: DiscrepancyQuery) -> DiscrepancyPage:
         return await self._store.discrepancies(query)

@@ -169,6 +169,12 @@ class SqlReconciliationStore:
             row = (await connection.execute(select(RUN).where(RUN.c.id == run_id))).first()
         return None if row is None else _run(row)
 
+    async def recent_runs(self, limit: int) -> tuple[Run, ...]:
+        """The ``limit`` runs started last, the latest first."""
+        async with _translated(), self._engine.connect() as connection:
+            rows = (await connection.execute(select(RUN).order_by(RUN.c.id.desc()).limit(limit))).all()
+        return tuple(_run(row) for row in rows)
+
     # ------------------------------------------------------------ the two sides
 
     async def stage(self, run_id: int, record_ids: Sequence[str]) -> int:

@@ -316,6 +316,8 @@ class AuditAction(StrEnum):
     CERTIFICATE_DOWNLOADED = "certificate.downloaded"
     RECONCILIATION_STARTED = "reconciliation.started"
     DISCREPANCY_RESOLVED = "discrepancy.resolved"
+    CONSOLE_SIGNED_IN = "console.signed_in"
+    CONSOLE_SIGNED_OUT = "console.signed_out"
 
 
 class AuditOutcome(StrEnum):
