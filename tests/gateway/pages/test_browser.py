@@ -3,12 +3,14 @@ simulators served on 127.0.0.1 (the demo's stage). Register with the unit picked
 in, open the personal centre, enter ischinese through the consent page and the handoff, and see the
 hours the vendor reports back appear on the hub's training page; enter hnou, whose consent is sent on
 through the LTI redirects that the consent page's policy must allow; a reset link's page fills its
-token from the link with its one inline script. Every page is saved as a screenshot under the test's
-temporary directory, one also at phone width. On SQLite: what the pages store is tested on both
-databases by the pages' other tests."""
+token from the link with its one inline script; an operator signs in to the console with their bearer
+token, reconciles ischinese and resolves the record whose webhook was lost. Every page is saved as a
+screenshot under the test's temporary directory, one also at phone width. On SQLite: what the pages
+store is tested on both databases by the pages' other tests."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -19,11 +21,14 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, Response, ViewportSize, async_playwright, expect
 
+from adapters.ischinese.simulator_hours import SimulatedCompletion
 from config import load_settings
 from gateway.bootstrap import ensure_keyring
 from gateway.database import create_engine
 from gateway.demo.stage import ORGANISATION_FILE, Stage, VendorSecrets, bind_sockets, running_stage, settings_text
 from gateway.sessions import SESSION_COOKIE
+from sso.access.model import token_request
+from sso.handoff import Vendor
 from sso.organisation import load_organisation
 from sso.units.service import OrganisationService
 
@@ -296,3 +301,69 @@ async def _fill_registration(page: Page, *, phone: str) -> None:
     await page.get_by_label("毕业时间").fill("2012-06-30")
     await page.get_by_label("职称", exact=True).fill("主治医师")
     await page.get_by_label("取得职称时间").fill("2018-09-01")
+
+
+async def test_an_operator_signs_in_reconciles_ischinese_and_resolves_the_lost_record(
+    stage: Stage, chromium: Browser, camera: Camera
+) -> None:
+    hub = stage.hub
+    person_id = await hub.people.register(registration_form())
+    subject = await hub.handoff.subject_for(person_id, Vendor.ISCHINESE)
+    completed_at = datetime(2021, 6, 1, 9, 58, tzinfo=BEIJING)
+    # Kept at the vendor and never sent: the webhook that should have brought it was lost.
+    stage.ischinese.hours.keep(
+        SimulatedCompletion("c-lost", str(subject), "XJP-2021-01", "概论", "public", "3.5", completed_at)
+    )
+    request = token_request(await hub.organisation.organisation(), role="operator", lifetime_days=30)
+    secret = (await hub.access.tokens.issue(request)).secret
+    context = await chromium.new_context(locale="zh-CN", viewport=DESKTOP)
+    page = await context.new_page()
+    camera.watch(page)
+
+    await page.goto(f"{stage.hub_url}/console")
+    await expect(page.get_by_role("heading", name="运维控制台登录")).to_be_visible()
+    await page.get_by_label("访问令牌").fill(secret)
+    await camera.shoot(page, "console-sign-in")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page).to_have_url(f"{stage.hub_url}/console")
+    await expect(page.get_by_role("row").filter(has_text="爱课程（ischinese）")).to_contain_text("是")
+    await camera.shoot(page, "console-dashboard")
+
+    await page.get_by_role("link", name="对账").click()
+    await page.get_by_label("供应商").select_option("ischinese")
+    await page.get_by_label("培训年度").fill("2021")
+    await page.get_by_role("button", name="开始对账").click()
+    await expect(page.get_by_text("对账已开始")).to_be_visible()
+    await _until_the_run_ends(page)
+    await camera.shoot(page, "console-reconciliations")
+
+    await page.get_by_role("link", name="查看未处理差异").click()
+    found = page.locator("section.discrepancy").filter(has_text="c-lost")
+    await expect(found.get_by_role("heading")).to_contain_text("台账缺少")
+    await found.get_by_label("以供应商记录为准（入账）").check()
+    await found.get_by_role("textbox", name="理由").fill("推送丢失，按供应商记录补录")
+    await camera.shoot(page, "console-discrepancy")
+    await found.get_by_role("button").click()
+
+    await expect(page.get_by_role("heading", name="已处理差异")).to_be_visible()
+    await expect(page.get_by_text("差异已处理。")).to_be_visible()
+    resolved = page.locator("section.discrepancy").filter(has_text="c-lost")
+    await expect(resolved.locator(".resolution")).to_have_text("以供应商记录为准（入账）")
+    await expect(resolved).to_contain_text("推送丢失，按供应商记录补录")
+    await camera.shoot(page, "console-resolved")
+    credits = [entry for entry in await hub.ledger.entries_of(person_id, 2021) if entry.record_id == "c-lost"]
+    assert len(credits) == 1
+
+    assert camera.complaints == []
+    await context.close()
+
+
+async def _until_the_run_ends(page: Page) -> None:
+    """Reload the list of runs, as an operator would, until the latest run has ended."""
+    latest = page.locator("td.run-status").first
+    for _ in range(200):
+        if (await latest.inner_text()) != "进行中":
+            break
+        await asyncio.sleep(0.1)
+        await page.reload()
+    await expect(latest).to_have_text("已完成")
