@@ -63,6 +63,31 @@ CHECKS = (
     Check("operator", "GET", "/me", 303),
     Check("supervisor", "GET", "/me/training?year=2021", 303),
     # Without credentials.
+    # reconciliation, quarantine and vendor health: operators only
+    Check("auditor", "POST", "/api/v1/discrepancies/1/resolve", 404, {"action": "accept", "reason": "audit"}),
+    Check("supervisor", "POST", "/api/v1/discrepancies/1/resolve", 404, {"action": "accept", "reason": "x"}),
+    Check("staff", "GET", "/api/v1/discrepancies", 404),
+    Check("auditor", "POST", "/api/v1/reconciliations", 404, {"vendor": "ischinese", "year": 2021}),
+    Check("supervisor", "GET", "/api/v1/reconciliations/1", 404),
+    Check("auditor", "GET", "/api/v1/quarantine", 404),
+    Check("supervisor", "POST", "/api/v1/quarantine/1/release", 404, {"reason": "x"}),
+    Check("staff", "POST", "/api/v1/quarantine/1/reject", 404, {"reason": "x"}),
+    Check("auditor", "GET", "/api/v1/health/vendors", 404),
+    # certificates: their owner, or a supervisor in scope
+    Check("staff", "GET", "/api/v1/certificates/2021-AAAA-BBBB-CCCC-DDDD.pdf", 404),
+    Check("supervisor", "GET", "/api/v1/certificates/2021-AAAA-BBBB-CCCC-DDDD.pdf", 404),
+    # offline trainings and continuing education
+    Check("staff", "GET", "/api/v1/offline-trainings", 404),
+    Check("auditor", "POST", "/api/v1/offline-trainings/XXPX-2021-000001/approval", 404),
+    Check("supervisor", "POST", "/api/v1/continuing-education/imports", 404),
+    # supervision: within the supervisor's subtree only
+    Check("supervisor", "GET", "/api/v1/units/430100-0001/compliance?year=2021", 404),
+    Check("supervisor", "GET", "/api/v1/units/430000/vendor-share?year=2021", 404),
+    Check("staff", "GET", "/api/v1/feedback", 404),
+    Check("operator", "POST", "/api/v1/feedback/1/answer", 404, {"text": "x"}),
+    Check("nobody", "GET", "/api/v1/me/certificates", 401),
+    Check("nobody", "GET", "/api/v1/discrepancies", 401),
+    Check("nobody", "GET", "/api/v1/quarantine", 401),
     Check("nobody", "GET", "/api/v1/people/{other}", 401),
     Check("nobody", "GET", "/api/v1/me", 401),
     Check("nobody", "GET", "/api/v1/audit-log", 401),
