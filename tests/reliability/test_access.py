@@ -88,6 +88,10 @@ CHECKS = (
     Check("nobody", "GET", "/api/v1/me/certificates", 401),
     Check("nobody", "GET", "/api/v1/discrepancies", 401),
     Check("nobody", "GET", "/api/v1/quarantine", 401),
+    # the operators' console: a page session of an operator's token
+    Check("staff", "GET", "/console", 404),
+    Check("staff", "GET", "/console/discrepancies", 404),
+    Check("nobody", "GET", "/console/quarantine", 303),
     Check("nobody", "GET", "/api/v1/people/{other}", 401),
     Check("nobody", "GET", "/api/v1/me", 401),
     Check("nobody", "GET", "/api/v1/audit-log", 401),
