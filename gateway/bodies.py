@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ledger.errors import FieldError
 
@@ -41,7 +42,17 @@ async def read_upload(request: web.Request, limit_bytes: int) -> bytes | None:
         return await read_at_most(request, limit_bytes)
     if request.content_length is not None and request.content_length > limit_bytes + FORM_OVERHEAD_BYTES_MAX:
         return None
-    reader = await request.multipart()
+    try:
+        return await _file_part(await request.multipart(), limit_bytes)
+    except (ValueError, HttpProcessingError):
+        # aiohttp's multipart reader says what it could not parse with these (a missing or wrong
+        # boundary, a body that ends early, a malformed part header); the message may quote the
+        # body, so it is not repeated.
+        raise web.HTTPBadRequest(text="the body cannot be read as multipart/form-data") from None
+
+
+async def _file_part(reader: MultipartReader, limit_bytes: int) -> bytes | None:
+    """The ``file`` part of a form, as ``read_upload`` reads it."""
     for _part in range(FORM_PARTS_MAX):
         part = await reader.next()
         if part is None:

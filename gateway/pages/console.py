@@ -33,6 +33,7 @@ from gateway.bearer import Caller, audited
 from gateway.keys import HUB
 from gateway.pages.forms import FORM_LEVEL, read_form
 from gateway.pages.rendering import Audience, PageRefused, redirect, render_page, staff_member
+from gateway.parameters import row_id
 from gateway.problems import STATUS_BY_ERROR
 from gateway.sessions import CONSOLE_COOKIE, console_cookie_of
 from ledger.errors import FieldError, LedgerError
@@ -58,7 +59,6 @@ __all__ = ["openapi_paths", "routes"]
 CONSOLE_SESSION_SECONDS_MAX: Final = 8 * 3600
 CONSOLE_SEAL_CONTEXT: Final = "console.session"
 TOKEN_CHARACTERS_MAX: Final = 256
-ID_DIGITS_MAX: Final = 18
 LOGIN_PATH: Final = "/console/login"
 VENDOR_NAMES: Final[Mapping[Source, str]] = {
     Source.ISCHINESE: "爱课程（ischinese）",
@@ -469,9 +469,10 @@ def _refusal(error: Exception) -> tuple[int, dict[str, str]]:
 
 def _id(text: str) -> int:
     """A path's numeric id. Raises ``OutOfReach`` (answered 404) for anything else."""
-    if not (text.isascii() and text.isdigit()) or len(text) > ID_DIGITS_MAX or int(text) < 1:
+    found = row_id(text)
+    if found is None:
         raise OutOfReach
-    return int(text)
+    return found
 
 
 def _number(text: str) -> object:

@@ -8,11 +8,11 @@ from aiohttp import hdrs, web
 
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.parameters import row_id
 from gateway.sessions import signed_in_person
 from sso.messages.errors import MessageNotFound
 from sso.messages.model import MESSAGES_PAGE_SIZE_MAX, Message, ReadState, parse_message_query
 
-MESSAGE_ID_CHARACTERS_MAX: Final = 19
 NO_STORE: Final = {hdrs.CACHE_CONTROL: "no-store"}
 
 routes = web.RouteTableDef()
@@ -35,9 +35,10 @@ async def my_messages(request: web.Request) -> web.Response:
 async def read_message(request: web.Request) -> web.Response:
     person_id = await signed_in_person(request)
     text = request.match_info["message_id"]
-    if not (0 < len(text) <= MESSAGE_ID_CHARACTERS_MAX and text.isascii() and text.isdigit()):
+    message_id = row_id(text)
+    if message_id is None:
         raise MessageNotFound
-    message = await request.app[HUB].messages.mark_read(person_id, int(text))
+    message = await request.app[HUB].messages.mark_read(person_id, message_id)
     return web.json_response(_message_document(message), headers=NO_STORE)
 
 

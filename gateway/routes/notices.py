@@ -16,6 +16,7 @@ from gateway.bearer import audited, authenticate_caller
 from gateway.bodies import json_object
 from gateway.keys import HUB
 from gateway.openapi import problem_answer
+from gateway.parameters import row_id
 from sso.access.errors import OutOfReach
 from sso.access.model import AuditAction, Role, Target, TargetKind
 from supervision.errors import FieldError, InvalidSupervisionRequest
@@ -79,9 +80,10 @@ async def list_notices(request: web.Request) -> web.Response:
 
 
 def _notice_id(text: str) -> NoticeId:
-    if not text.isdigit():
+    notice_id = row_id(text)
+    if notice_id is None:
         raise InvalidSupervisionRequest([FieldError("cursor", "must be a next_cursor this endpoint gave")])
-    return NoticeId(int(text))
+    return NoticeId(notice_id)
 
 
 def _notice_document(notice: Notice) -> dict[str, object]:

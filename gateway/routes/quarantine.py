@@ -13,7 +13,6 @@ conflicting version replaces the stored credit: a reversal and a new credit);
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Final
 
@@ -32,6 +31,7 @@ from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.bodies import read_at_most
 from gateway.keys import HUB
 from gateway.openapi import problem_answer
+from gateway.parameters import row_id
 from ledger.errors import FieldError
 from ledger.model import HELD_PAGE_SIZE_MAX, Entry, HeldId, HeldStatus, HoldReason, format_hours
 from sso.access.errors import OutOfReach
@@ -40,7 +40,6 @@ from sso.id_numbers import mask_id_numbers_in
 
 JSON_BODY_BYTES_MAX: Final = 4 * 1024
 NO_STORE: Final = {hdrs.CACHE_CONTROL: "no-store"}
-_HELD_ID: Final = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
 
 routes = web.RouteTableDef()
 
@@ -84,11 +83,12 @@ async def reject_held_record(request: web.Request) -> web.Response:
 
 def _held_id(request: web.Request, note: AuditNote) -> HeldId:
     text = request.match_info["held_id"]
-    if _HELD_ID.fullmatch(text) is None:
+    held_id = row_id(text)
+    if held_id is None:
         note.details["reason"] = "malformed_held_id"
         raise OutOfReach
     note.target = Target(TargetKind.HELD_RECORD, text)
-    return HeldId(int(text))
+    return HeldId(held_id)
 
 
 def _actor(caller: Caller) -> str:

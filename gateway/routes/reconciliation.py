@@ -20,6 +20,7 @@ from gateway.bearer import audited, authenticate_caller, require_caller
 from gateway.bodies import read_at_most
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.parameters import row_id
 from ledger.errors import FieldError
 from ledger.model import REASON_CHARACTERS_MAX
 from ledger.reconciliation.errors import DiscrepancyNotFound, InvalidReconciliationRequest, RunNotFound
@@ -42,7 +43,6 @@ from ledger.reconciliation.model import (
 from sso.access.model import AuditAction, Role, Target, TargetKind
 
 JSON_BODY_BYTES_MAX: Final = 4 * 1024
-ID_DIGITS_MAX: Final = 18
 NO_STORE: Final = {hdrs.CACHE_CONTROL: "no-store"}
 
 routes = web.RouteTableDef()
@@ -164,9 +164,7 @@ async def _json_object(request: web.Request) -> dict[str, object]:
 
 def _id(text: str) -> int | None:
     """A path's numeric id; ``None`` for anything else (answered as not found)."""
-    if not (text.isascii() and text.isdigit()) or len(text) > ID_DIGITS_MAX:
-        return None
-    return int(text)
+    return row_id(text)
 
 
 def _instant(moment: datetime) -> str:

@@ -33,6 +33,7 @@ from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.bodies import read_upload
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.parameters import row_id
 from ledger.errors import FieldError
 from ledger.model import format_hours
 from sso.access.errors import OutOfReach
@@ -56,7 +57,6 @@ JSON_BODY_BYTES_MAX: Final = 32 * 1024
 NO_STORE: Final = {hdrs.CACHE_CONTROL: "no-store"}
 READERS: Final = (Role.OPERATOR, Role.AUDITOR, Role.SUPERVISOR)
 IMPORT_READERS: Final = (Role.OPERATOR, Role.AUDITOR)
-IMPORT_ID_DIGITS_MAX: Final = 10
 
 routes = web.RouteTableDef()
 
@@ -217,12 +217,13 @@ async def read_continuing_education(request: web.Request) -> web.Response:
     async with audited(request, caller, AuditAction.CONTINUING_EDUCATION_READ) as note:
         caller.require(*IMPORT_READERS)
         text = request.match_info["import_id"]
-        if not (text.isascii() and text.isdigit() and len(text) <= IMPORT_ID_DIGITS_MAX):
+        import_id = row_id(text)
+        if import_id is None:
             note.details["reason"] = "malformed_id"
             raise OutOfReach
         note.target = Target(TargetKind.TRAINING_IMPORT, text)
         try:
-            record = await request.app[HUB].continuing_education.import_of(int(text))
+            record = await request.app[HUB].continuing_education.import_of(import_id)
         except ImportNotFound:
             note.details["reason"] = "unknown_import"
             raise OutOfReach from None

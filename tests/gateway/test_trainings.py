@@ -580,3 +580,15 @@ def pdf_text(pdf: bytes, directory: Path) -> str:
         timeout=60,
     )
     return done.stdout.decode()
+
+
+async def test_a_form_that_is_not_multipart_is_refused_as_a_bad_request(
+    client: Client, operator: dict[str, str]
+) -> None:
+    headers = {**operator, "Content-Type": "multipart/form-data; boundary=xx"}
+
+    refused = await client.post("/api/v1/continuing-education/imports", data=b"not a form", headers=headers)
+
+    assert refused.status == 400
+    assert refused.content_type == "application/problem+json"
+    assert (await refused.json())["detail"] == "the body cannot be read as multipart/form-data"
