@@ -4,7 +4,7 @@ its PDF; and the worker that reviews every year the ledger marks due.
 
 A year is marked due in the transaction that appends to it (``ledger_evaluation_due``), so no change
 goes unreviewed, even when the process dies right after the append. The worker in each serving
-process reviews as soon as its own process appended and sweeps every ``SWEEP_SECONDS`` for the
+process reviews shortly after its own process appended and sweeps every ``SWEEP_SECONDS`` for the
 rest. Reviews of one year take turns, and each decides against the entries it read under that turn,
 so two processes reviewing at once issue one certificate, and a revocation is never lost.
 """
@@ -60,6 +60,9 @@ __all__ = ["Certificates", "CertificatesConfig", "HistoryItem", "Issued", "runni
 Clock = Callable[[], datetime]
 SWEEP_SECONDS: Final = 60.0
 """How often a worker looks for years due that no append of its own process woke it for."""
+SETTLE_SECONDS: Final = 1.0
+"""How long a worker lets appends gather after one woke it: a burst of deliveries (group commits of
+webhooks, a pulled page after another) is then reviewed once per person-year, not once per append."""
 REVIEWS_PER_ROUND: Final = 500
 STOP_GRACE_SECONDS: Final = 30.0
 REASON_CHARACTERS_MAX: Final = 200
@@ -346,8 +349,8 @@ def revocation_reason(evaluation: Evaluation) -> str:
 
 @asynccontextmanager
 async def running_reviews(certificates: Certificates, ledger: Ledger) -> AsyncIterator[None]:
-    """A worker that reviews due years until the context closes: at once, after each append this
-    process makes, and every ``SWEEP_SECONDS`` for appends of other processes.
+    """A worker that reviews due years until the context closes: ``SETTLE_SECONDS`` after an append
+    of this process, and every ``SWEEP_SECONDS`` for appends of other processes.
 
     On closing, the review under way finishes (within ``STOP_GRACE_SECONDS``) and no other starts:
     a query cut off in the middle would outlive the engine it ran on.
@@ -363,6 +366,7 @@ async def running_reviews(certificates: Certificates, ledger: Ledger) -> AsyncIt
             except Exception:
                 log.exception("certificate_reviews_failed")
             await _first_of(ledger.wait_for_appends(SWEEP_SECONDS), stopping.wait())
+            await _first_of(asyncio.sleep(SETTLE_SECONDS), stopping.wait())
 
     task = asyncio.create_task(review_forever(), name="certificate-reviews")
     try:
