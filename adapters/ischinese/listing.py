@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,14 +21,12 @@ import httpx
 import structlog
 
 from adapters.ischinese.errors import ListingInvalid, ListingRefused, ListingUnavailable
+from adapters.retries import backoff_seconds, retry_after_seconds
 
 LISTING_PATH: Final = "/api/v2/completions"
 PER_PAGE: Final = 500
 TOTAL_PAGES_MAX: Final = 10_000
 CONNECT_TIMEOUT_SECONDS: Final = 10.0
-RETRY_AFTER_SECONDS_MAX: Final = 120
-BACKOFF_SECONDS_BASE: Final = 1.0
-BACKOFF_SECONDS_MAX: Final = 60.0
 RETRIED_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 REFUSED_STATUSES: Final = frozenset({401, 403})
 HTTP_OK: Final = 200
@@ -152,16 +149,3 @@ def parse_page(body: bytes, page: int) -> ListingPage:
     if isinstance(total, bool) or not isinstance(total, int) or not 1 <= total <= TOTAL_PAGES_MAX:
         raise ListingInvalid(f"ischinese sent a total_pages that is not a whole number from 1 to {TOTAL_PAGES_MAX}")
     return ListingPage(tuple(items), page, total)
-
-
-def backoff_seconds(attempt: int) -> float:
-    """Exponential backoff with jitter: about 1, 2, 4 … seconds, never more than the maximum."""
-    jitter = random.uniform(0.5, 1.5)  # noqa: S311  (spreads retries apart; nothing secret)
-    return float(min(BACKOFF_SECONDS_MAX, BACKOFF_SECONDS_BASE * 2.0**attempt * jitter))
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` of whole seconds, bounded; ``None`` when absent or not such a number."""
-    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 6:
-        return None
-    return float(min(int(value), RETRY_AFTER_SECONDS_MAX))

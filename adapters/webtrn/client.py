@@ -5,7 +5,7 @@ OAuth 2.0 client credentials with HTTP Basic client authentication, through Auth
 states its timeout, the size of answer it reads at most, and its retry budget (``CallBudget``):
 
 - 401 from the API: a new token, and one more try;
-- 429: wait ``Retry-After`` seconds, at most ``RETRY_AFTER_SECONDS_MAX``;
+- 429: wait ``Retry-After`` seconds, at most ``adapters.retries.RETRY_AFTER_SECONDS_MAX``;
 - 502, 503, 504, a timeout or a broken connection: exponential backoff with jitter, bounded;
 - anything else stops the pull (``adapters.webtrn.errors``).
 """
@@ -13,7 +13,6 @@ states its timeout, the size of answer it reads at most, and its retry budget (`
 from __future__ import annotations
 
 import asyncio
-import random
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 import structlog
 
+from adapters.retries import backoff_seconds, retry_after_seconds
 from adapters.webtrn.errors import AnswerInvalid, CredentialsRefused, UnexpectedAnswer, WebtrnUnavailable
 
 with warnings.catch_warnings():
@@ -42,10 +42,6 @@ COMPLETIONS_PATH = "/api/v1/completions"
 CONNECT_TIMEOUT_SECONDS = 10.0
 ANSWER_LIMIT_EXTENSION = "hub.answer_bytes_max"
 """The request extension that tells the transport how large an answer the call reads at most."""
-RETRY_AFTER_SECONDS_MAX = 120
-BACKOFF_SECONDS_BASE = 1.0
-BACKOFF_SECONDS_MAX = 60.0
-RETRY_AFTER_DIGITS_MAX = 6
 RETRIED_STATUSES = frozenset({502, 503, 504})
 HTTP_OK = 200
 HTTP_UNAUTHORIZED = 401
@@ -158,19 +154,6 @@ class WebtrnClient:
         delay = retry.delay_seconds if retry.delay_seconds is not None else backoff_seconds(attempt)
         log.warning("webtrn_call_retried", failure=retry.what, attempt=attempt + 1, delay_seconds=delay)
         await self._sleep(delay)
-
-
-def backoff_seconds(attempt: int) -> float:
-    """Exponential backoff with jitter: about 1, 2, 4 … seconds, never more than the maximum."""
-    jitter = random.uniform(0.5, 1.5)  # noqa: S311  (spreads retries apart; nothing secret)
-    return min(BACKOFF_SECONDS_MAX, BACKOFF_SECONDS_BASE * 2.0**attempt * jitter)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` in seconds, bounded; ``None`` when absent or not a number of seconds."""
-    if value is None or not value.isdigit() or len(value) > RETRY_AFTER_DIGITS_MAX:
-        return None
-    return float(min(int(value), RETRY_AFTER_SECONDS_MAX))
 
 
 def _raise_for_status(status: int, headers: Mapping[str, str], what: str) -> None:

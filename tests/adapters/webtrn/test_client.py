@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp import web
 
+from adapters.retries import RETRY_AFTER_SECONDS_MAX
 from adapters.webtrn.client import (
     PAGE_CALL,
-    RETRY_AFTER_SECONDS_MAX,
     TOKEN_CALL,
     WebtrnAccount,
     WebtrnClient,
