@@ -34,8 +34,10 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Two pytest workers, one a core; the reliability suite stays one group in one worker, so that its
+# personal-data scan still runs after its scenarios (tests/reliability/conftest.py).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The reliability and security suite at the sizes of issue 9 (make test runs it small), then its table.
 soak: setup

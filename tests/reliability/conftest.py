@@ -31,6 +31,7 @@ from .sizes import SMALL, SOAK, Sizes
 
 POSTGRESQL_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REPOSITORY = Path(__file__).parents[2]
+RELIABILITY = Path(__file__).parent
 
 RecordFigures = Callable[[str, str, dict[str, Figure]], Path]
 FreshDatabase = Callable[[], Awaitable[str]]
@@ -47,8 +48,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The scan of what the scenarios left behind goes after them."""
+    """The scan of what the scenarios left behind goes after them, in the same process: under
+    pytest-xdist (``--dist loadgroup``) the whole suite is one group, run by one worker in this order."""
     items.sort(key=lambda item: item.get_closest_marker("after_scenarios") is not None)
+    for item in items:
+        if RELIABILITY in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("reliability"))
 
 
 @pytest.fixture(scope="session")
