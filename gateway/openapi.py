@@ -85,6 +85,36 @@ def problem_answer(description: str) -> dict[str, object]:
     return {"description": description, "content": PROBLEM_CONTENT}
 
 
+def json_answer(description: str, schema: object) -> dict[str, object]:
+    """An answer in the document: a JSON body of ``schema``."""
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def page_parameters(limit_max: int, limit_default: int | None = None) -> list[dict[str, object]]:
+    """The query parameters of a cursor-paged listing: ``cursor`` (a page's ``next_cursor``) and ``limit``."""
+    limit: dict[str, object] = {"type": "integer", "minimum": 1, "maximum": limit_max}
+    if limit_default is not None:
+        limit["default"] = limit_default
+    return [
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
+        {"name": "limit", "in": "query", "schema": limit},
+    ]
+
+
+def page_answer(description: str, item_schema: object) -> dict[str, object]:
+    """The answer of a cursor-paged listing: its ``items`` and a ``next_cursor`` that is null on the last page."""
+    return json_answer(
+        description,
+        {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": item_schema},
+                "next_cursor": {"type": ["string", "null"], "description": "Continues the list; null on the last page"},
+            },
+        },
+    )
+
+
 def unauthenticated(
     scheme: SecurityScheme, description: str, content: Mapping[str, object] = PROBLEM_CONTENT
 ) -> dict[str, object]:

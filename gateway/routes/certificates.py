@@ -16,7 +16,7 @@ from aiohttp import hdrs, web
 
 from gateway.bearer import audited, authenticate_caller
 from gateway.keys import HUB, VERIFY_THROTTLE
-from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.openapi import SecurityScheme, json_answer, problem_answer, unauthenticated
 from gateway.pages.rendering import Audience, render_page
 from gateway.problems import problem
 from gateway.sessions import signed_in_person
@@ -366,10 +366,6 @@ _INVALID: Final = problem_answer("Invalid input: errors lists every field at fau
 _THROTTLED: Final = "Too many requests from this client; Retry-After gives the seconds to wait"
 
 
-def _json_answer(description: str, schema: object) -> dict[str, object]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 openapi_paths: dict[str, object] = {
     "/api/v1/me/hours": {
         "get": {
@@ -377,7 +373,7 @@ openapi_paths: dict[str, object] = {
             "operationId": "getMyHours",
             "parameters": [{"name": "year", "in": "query", "required": True, "schema": {"type": "integer"}}],
             "responses": {
-                "200": _json_answer(
+                "200": json_answer(
                     "The year: required, earned and missing hours, and its records (id: to tick when applying)",
                     {
                         "type": "object",
@@ -418,7 +414,7 @@ openapi_paths: dict[str, object] = {
             "summary": "The signed-in person's certificates, newest first, with their downloads",
             "operationId": "listMyCertificates",
             "responses": {
-                "200": _json_answer(
+                "200": json_answer(
                     "The history",
                     {"type": "object", "properties": {"items": {"type": "array", "items": _HISTORY_ITEM}}},
                 ),
@@ -451,8 +447,8 @@ openapi_paths: dict[str, object] = {
                 },
             },
             "responses": {
-                "201": _json_answer("The new certificate; Location is its PDF", _CERTIFICATE),
-                "200": _json_answer("The year's valid certificate, which it already had", _CERTIFICATE),
+                "201": json_answer("The new certificate; Location is its PDF", _CERTIFICATE),
+                "200": json_answer("The year's valid certificate, which it already had", _CERTIFICATE),
                 "401": _NOT_SIGNED_IN,
                 "413": problem_answer("The body is too large"),
                 "422": problem_answer(
@@ -505,7 +501,7 @@ openapi_paths: dict[str, object] = {
             "operationId": "verifyCertificate",
             "parameters": [_NUMBER],
             "responses": {
-                "200": _json_answer(
+                "200": json_answer(
                     "The certificate",
                     {
                         "type": "object",

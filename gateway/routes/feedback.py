@@ -18,7 +18,7 @@ from aiohttp import hdrs, web
 from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.bodies import json_object
 from gateway.keys import HUB
-from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.openapi import SecurityScheme, page_answer, page_parameters, problem_answer, unauthenticated
 from gateway.sessions import signed_in_person
 from sso.access.errors import OutOfReach
 from sso.access.model import AuditAction, Role, Target, TargetKind
@@ -190,29 +190,9 @@ _FEEDBACK: Final = {
         },
     },
 }
-_PAGE: Final = {
-    "description": "Feedback newest first; next_cursor is null on the last page",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "items": {"type": "array", "items": _FEEDBACK},
-                    "next_cursor": {"type": ["string", "null"]},
-                },
-            }
-        }
-    },
-}
+_PAGE: Final = page_answer("Feedback newest first; next_cursor is null on the last page", _FEEDBACK)
 _ONE: Final = {"description": "The feedback", "content": {"application/json": {"schema": _FEEDBACK}}}
-_PAGE_PARAMETERS: Final = [
-    {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-    {
-        "name": "limit",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_MAX, "default": PAGE_SIZE_DEFAULT},
-    },
-]
+_PAGE_PARAMETERS: Final = page_parameters(PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT)
 _SESSION_REQUIRED: Final = unauthenticated(
     SecurityScheme.SESSION, "No live session: WWW-Authenticate names the session challenge"
 )

@@ -31,7 +31,7 @@ from adapters.ingestion.model import (
 )
 from gateway.bearer import require_caller
 from gateway.keys import HUB
-from gateway.openapi import problem_answer
+from gateway.openapi import page_answer, page_parameters, problem_answer
 from ledger.model import HoldReason
 from sso.access.model import Role
 from sso.errors import InvalidIdNumber
@@ -186,33 +186,10 @@ openapi_paths: dict[str, object] = {
                     "schema": {"type": "string", "enum": [o.value for o in EventOutcome]},
                 },
                 *_WINDOW_PARAMETERS,
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": EVENTS_PAGE_SIZE_MAX,
-                        "default": EVENTS_PAGE_SIZE_DEFAULT,
-                    },
-                },
+                *page_parameters(EVENTS_PAGE_SIZE_MAX, EVENTS_PAGE_SIZE_DEFAULT),
             ],
             "responses": {
-                "200": {
-                    "description": "A page of events; next_cursor is null on the last page",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "items": {"type": "array", "items": _EVENT},
-                                    "next_cursor": _NULLABLE_TEXT,
-                                },
-                            }
-                        }
-                    },
-                },
+                "200": page_answer("A page of events; next_cursor is null on the last page", _EVENT),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "422": _INVALID,

@@ -7,7 +7,7 @@ from typing import Final
 from aiohttp import hdrs, web
 
 from gateway.keys import HUB
-from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.openapi import SecurityScheme, page_parameters, problem_answer, unauthenticated
 from gateway.parameters import row_id
 from gateway.sessions import signed_in_person
 from sso.messages.errors import MessageNotFound
@@ -88,12 +88,7 @@ openapi_paths: dict[str, object] = {
                     "in": "query",
                     "schema": {"type": "string", "enum": [state.value for state in ReadState], "default": "all"},
                 },
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MESSAGES_PAGE_SIZE_MAX},
-                },
+                *page_parameters(MESSAGES_PAGE_SIZE_MAX),
             ],
             "responses": {
                 "200": {

@@ -15,7 +15,7 @@ from aiohttp import hdrs, web
 from gateway.bearer import audited, authenticate_caller
 from gateway.bodies import json_object
 from gateway.keys import HUB
-from gateway.openapi import problem_answer
+from gateway.openapi import page_answer, page_parameters, problem_answer
 from gateway.parameters import row_id
 from sso.access.errors import OutOfReach
 from sso.access.model import AuditAction, Role, Target, TargetKind
@@ -161,28 +161,10 @@ openapi_paths: dict[str, object] = {
             "description": "Supervisors only, with `Authorization: Bearer <token>`. Audited.",
             "operationId": "listNotices",
             "parameters": [
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_MAX, "default": PAGE_SIZE_DEFAULT},
-                },
+                *page_parameters(PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT),
             ],
             "responses": {
-                "200": {
-                    "description": "A page of notices; next_cursor is null on the last page",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "items": {"type": "array", "items": _NOTICE},
-                                    "next_cursor": {"type": ["string", "null"]},
-                                },
-                            }
-                        }
-                    },
-                },
+                "200": page_answer("A page of notices; next_cursor is null on the last page", _NOTICE),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "422": _INVALID,

@@ -19,7 +19,7 @@ from aiohttp import hdrs, web
 from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.bootstrap import Hub
 from gateway.keys import HUB
-from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.openapi import SecurityScheme, json_answer, page_answer, page_parameters, problem_answer, unauthenticated
 from gateway.parameters import year_parameter
 from gateway.routes.feedback import feedback_document
 from gateway.sessions import signed_in_person
@@ -473,10 +473,6 @@ def _json_body(properties: dict[str, object], required: list[str]) -> dict[str, 
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def _json_answer(description: str, schema: object) -> dict[str, object]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 def _person_operation(summary: str, operation_id: str, body: dict[str, object] | None) -> dict[str, object]:
     operation: dict[str, object] = {
         "summary": summary,
@@ -484,7 +480,7 @@ def _person_operation(summary: str, operation_id: str, body: dict[str, object] |
         "operationId": operation_id,
         "parameters": [_PERSON_ID_PARAMETER],
         "responses": {
-            "200": _json_answer("The person as now stored", _PERSON),
+            "200": json_answer("The person as now stored", _PERSON),
             "401": _UNAUTHENTICATED,
             "404": _NOT_FOUND,
             "422": _INVALID,
@@ -506,9 +502,7 @@ openapi_paths: dict[str, object] = {
                 "content": {"application/json": {"schema": {"type": "object", "description": "As /api/v1/register"}}},
             },
             "responses": {
-                "201": _json_answer(
-                    "Registered; Location names the person", {"properties": {"id": {"type": "string"}}}
-                ),
+                "201": json_answer("Registered; Location names the person", {"properties": {"id": {"type": "string"}}}),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "409": problem_answer("The fields are valid and the ID number is already registered"),
@@ -523,7 +517,7 @@ openapi_paths: dict[str, object] = {
             "description": f"Operators and auditors; supervisors within their scope. {_BEARER}",
             "operationId": "readPerson",
             "parameters": [_PERSON_ID_PARAMETER],
-            "responses": {"200": _json_answer("The person", _PERSON), "401": _UNAUTHENTICATED, "404": _NOT_FOUND},
+            "responses": {"200": json_answer("The person", _PERSON), "401": _UNAUTHENTICATED, "404": _NOT_FOUND},
         }
     },
     "/api/v1/people/{person_id}/ledger": {
@@ -536,7 +530,7 @@ openapi_paths: dict[str, object] = {
                 {"name": "year", "in": "query", "required": True, "schema": {"type": "integer"}},
             ],
             "responses": {
-                "200": _json_answer(
+                "200": json_answer(
                     "The entries in the order of the ledger, and the counted hours",
                     {
                         "type": "object",
@@ -564,7 +558,7 @@ openapi_paths: dict[str, object] = {
             "operationId": "issuePasswordReset",
             "parameters": [_PERSON_ID_PARAMETER],
             "responses": {
-                "201": _json_answer(
+                "201": json_answer(
                     "The link, its token and when it expires",
                     {"properties": {"url": {"type": "string"}, "token": {"type": "string"}, "expires_at": _INSTANT}},
                 ),
@@ -623,7 +617,7 @@ openapi_paths: dict[str, object] = {
             ),
             "operationId": "downloadMyData",
             "responses": {
-                "200": _json_answer(
+                "200": json_answer(
                     "The download (Content-Disposition: attachment)",
                     {
                         "type": "object",
@@ -658,20 +652,10 @@ openapi_paths: dict[str, object] = {
                 {"name": "actor", "in": "query", "schema": {"type": "integer"}, "description": "A token id"},
                 {"name": "since", "in": "query", "schema": _INSTANT, "description": "Inclusive, with its offset"},
                 {"name": "until", "in": "query", "schema": _INSTANT, "description": "Exclusive, with its offset"},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                *page_parameters(200),
             ],
             "responses": {
-                "200": _json_answer(
-                    "A page of entries; next_cursor is null on the last page",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": {"type": "object"}},
-                            "next_cursor": _NULLABLE_TEXT,
-                        },
-                    },
-                ),
+                "200": page_answer("A page of entries; next_cursor is null on the last page", {"type": "object"}),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "422": _INVALID,

@@ -30,7 +30,7 @@ from adapters.quarantine.service import QuarantineItem
 from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.bodies import read_at_most
 from gateway.keys import HUB
-from gateway.openapi import problem_answer
+from gateway.openapi import page_answer, page_parameters, problem_answer
 from gateway.parameters import row_id
 from ledger.errors import FieldError
 from ledger.model import HELD_PAGE_SIZE_MAX, Entry, HeldId, HeldStatus, HoldReason, format_hours
@@ -239,33 +239,10 @@ openapi_paths: dict[str, object] = {
                     "schema": {"type": "string", "enum": [s.value for s in HeldStatus], "default": "held"},
                     "description": "held: still waiting for a decision",
                 },
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": HELD_PAGE_SIZE_MAX,
-                        "default": PAGE_SIZE_DEFAULT,
-                    },
-                },
+                *page_parameters(HELD_PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT),
             ],
             "responses": {
-                "200": {
-                    "description": "A page of held records; next_cursor is null on the last page",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "items": {"type": "array", "items": _ITEM},
-                                    "next_cursor": {"type": ["string", "null"]},
-                                },
-                            }
-                        }
-                    },
-                },
+                "200": page_answer("A page of held records; next_cursor is null on the last page", _ITEM),
                 "401": _UNAUTHENTICATED,
                 "404": problem_answer("Not for this caller: only operators review the quarantine"),
                 "422": _INVALID,

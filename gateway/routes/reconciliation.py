@@ -19,7 +19,7 @@ from aiohttp import hdrs, web
 from gateway.bearer import audited, authenticate_caller, require_caller
 from gateway.bodies import read_at_most
 from gateway.keys import HUB
-from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.openapi import SecurityScheme, json_answer, page_answer, page_parameters, problem_answer, unauthenticated
 from gateway.parameters import row_id
 from ledger.errors import FieldError
 from ledger.model import REASON_CHARACTERS_MAX
@@ -278,10 +278,6 @@ _FITTING: Final = "; ".join(
 )
 
 
-def _json_answer(description: str, schema: object) -> dict[str, object]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 openapi_paths: dict[str, object] = {
     "/api/v1/reconciliations": {
         "post": {
@@ -315,7 +311,7 @@ openapi_paths: dict[str, object] = {
                 },
             },
             "responses": {
-                "202": _json_answer(
+                "202": json_answer(
                     "Started; Location names the run",
                     {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string"}}},
                 ),
@@ -338,7 +334,7 @@ openapi_paths: dict[str, object] = {
             "operationId": "readReconciliation",
             "parameters": [{"name": "run_id", **_ID_PARAMETER}],
             "responses": {
-                "200": _json_answer("The run", _RUN),
+                "200": json_answer("The run", _RUN),
                 "401": _UNAUTHENTICATED,
                 "404": problem_answer("No such run, or not for this caller"),
             },
@@ -356,29 +352,10 @@ openapi_paths: dict[str, object] = {
                     "schema": {"type": "string", "enum": [status.value for status in DiscrepancyStatus]},
                 },
                 {"name": "vendor", "in": "query", "schema": _VENDOR},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": DISCREPANCY_PAGE_SIZE_MAX,
-                        "default": DISCREPANCY_PAGE_SIZE_DEFAULT,
-                    },
-                },
+                *page_parameters(DISCREPANCY_PAGE_SIZE_MAX, DISCREPANCY_PAGE_SIZE_DEFAULT),
             ],
             "responses": {
-                "200": _json_answer(
-                    "A page; next_cursor is null on the last",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": _DISCREPANCY},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    },
-                ),
+                "200": page_answer("A page; next_cursor is null on the last", _DISCREPANCY),
                 "401": _UNAUTHENTICATED,
                 "404": problem_answer("Not for this caller"),
                 "422": problem_answer("Invalid parameters: errors lists every parameter at fault"),
@@ -414,7 +391,7 @@ openapi_paths: dict[str, object] = {
                 },
             },
             "responses": {
-                "200": _json_answer("The discrepancy, resolved", _DISCREPANCY),
+                "200": json_answer("The discrepancy, resolved", _DISCREPANCY),
                 "401": _UNAUTHENTICATED,
                 "404": problem_answer("No such discrepancy, or not for this caller"),
                 "409": problem_answer(

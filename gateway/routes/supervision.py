@@ -18,7 +18,7 @@ from aiohttp import hdrs, web
 
 from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.keys import HUB
-from gateway.openapi import problem_answer
+from gateway.openapi import page_parameters, problem_answer
 from ledger.model import Evaluation, YearRules, format_hours
 from sso.access.errors import OutOfReach
 from sso.access.model import AuditAction, Role, Target, TargetKind
@@ -370,14 +370,7 @@ _YEAR_PARAMETER: Final = {
     "schema": {"type": "integer"},
     "description": "A training year the hub has rules for",
 }
-_PAGE_PARAMETERS_DOCUMENTED: Final = [
-    {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-    {
-        "name": "limit",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_MAX, "default": PAGE_SIZE_DEFAULT},
-    },
-]
+_PAGE_PARAMETERS_DOCUMENTED: Final = page_parameters(PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT)
 _NEXT_CURSOR: Final = {"type": ["string", "null"], "description": "Continues the list; null on the last page"}
 
 

@@ -32,7 +32,7 @@ from aiohttp import hdrs, web
 from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.bodies import read_upload
 from gateway.keys import HUB
-from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
+from gateway.openapi import SecurityScheme, json_answer, page_answer, page_parameters, problem_answer, unauthenticated
 from gateway.parameters import row_id
 from ledger.errors import FieldError
 from ledger.model import format_hours
@@ -529,10 +529,6 @@ _FILING: Final = {
 }
 
 
-def _json_answer(description: str, schema: object) -> dict[str, object]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 _FILING_BODY: Final = {
     "required": True,
     "content": {
@@ -560,7 +556,7 @@ openapi_paths: dict[str, object] = {
             "operationId": "fileOfflineTraining",
             "requestBody": _FILING_BODY,
             "responses": {
-                "201": _json_answer("Filed; Location names it", _FILING),
+                "201": json_answer("Filed; Location names it", _FILING),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "413": problem_answer("The body is too large"),
@@ -580,20 +576,10 @@ openapi_paths: dict[str, object] = {
                     "in": "query",
                     "schema": {"type": "string", "enum": [s.value for s in FilingStatus]},
                 },
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_MAX}},
+                *page_parameters(PAGE_SIZE_MAX),
             ],
             "responses": {
-                "200": _json_answer(
-                    "A page of filings; next_cursor is null on the last page",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": _FILING},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    },
-                ),
+                "200": page_answer("A page of filings; next_cursor is null on the last page", _FILING),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "422": _INVALID,
@@ -606,7 +592,7 @@ openapi_paths: dict[str, object] = {
             "description": "As the listing says who sees what. Audited.",
             "operationId": "readOfflineTraining",
             "parameters": [_NUMBER],
-            "responses": {"200": _json_answer("The filing", _FILING), "401": _UNAUTHENTICATED, "404": _NOT_FOUND},
+            "responses": {"200": json_answer("The filing", _FILING), "401": _UNAUTHENTICATED, "404": _NOT_FOUND},
         }
     },
     "/api/v1/offline-trainings/{number}/approval": {
@@ -616,7 +602,7 @@ openapi_paths: dict[str, object] = {
             "operationId": "approveOfflineTraining",
             "parameters": [_NUMBER],
             "responses": {
-                "200": _json_answer("Approved", _FILING),
+                "200": json_answer("Approved", _FILING),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "409": problem_answer("The filing was approved or rejected already"),
@@ -643,7 +629,7 @@ openapi_paths: dict[str, object] = {
                 },
             },
             "responses": {
-                "200": _json_answer("Rejected", _FILING),
+                "200": json_answer("Rejected", _FILING),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "409": problem_answer("The filing was approved or rejected already"),
@@ -671,7 +657,7 @@ openapi_paths: dict[str, object] = {
             "parameters": [_NUMBER],
             "requestBody": UPLOAD_BODY,
             "responses": {
-                "201": _json_answer("Counted: each line and what became of it", IMPORT_SCHEMA),
+                "201": json_answer("Counted: each line and what became of it", IMPORT_SCHEMA),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "409": problem_answer("The filing is not approved, or its training is not over yet"),
@@ -701,7 +687,7 @@ openapi_paths: dict[str, object] = {
             "operationId": "importContinuingEducation",
             "requestBody": UPLOAD_BODY,
             "responses": {
-                "201": _json_answer("Counted; Location names the import", IMPORT_SCHEMA),
+                "201": json_answer("Counted; Location names the import", IMPORT_SCHEMA),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "413": problem_answer(f"The file is over {UPLOAD_BYTES_MAX} bytes"),
@@ -715,20 +701,10 @@ openapi_paths: dict[str, object] = {
             "description": "Operators and auditors. Audited.",
             "operationId": "listContinuingEducationImports",
             "parameters": [
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor"},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_MAX}},
+                *page_parameters(PAGE_SIZE_MAX),
             ],
             "responses": {
-                "200": _json_answer(
-                    "A page of imports; next_cursor is null on the last page",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": IMPORT_SCHEMA},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    },
-                ),
+                "200": page_answer("A page of imports; next_cursor is null on the last page", IMPORT_SCHEMA),
                 "401": _UNAUTHENTICATED,
                 "404": _NOT_FOUND,
                 "422": _INVALID,
@@ -741,7 +717,7 @@ openapi_paths: dict[str, object] = {
             "description": "Operators and auditors. Audited.",
             "operationId": "readContinuingEducationImport",
             "parameters": [{"name": "import_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            "responses": {"200": _json_answer("The import", IMPORT_SCHEMA), "401": _UNAUTHENTICATED, "404": _NOT_FOUND},
+            "responses": {"200": json_answer("The import", IMPORT_SCHEMA), "401": _UNAUTHENTICATED, "404": _NOT_FOUND},
         }
     },
 }
