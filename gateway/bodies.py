@@ -70,13 +70,19 @@ async def _file_part(reader: MultipartReader, limit_bytes: int) -> bytes | None:
 
 
 async def json_object(
-    request: web.Request, limit_bytes: int, invalid: Callable[[Sequence[FieldError]], Exception]
+    request: web.Request,
+    limit_bytes: int,
+    invalid: Callable[[Sequence[FieldError]], Exception],
+    *,
+    empty_allowed: bool = False,
 ) -> dict[str, object]:
-    """The body as a JSON object. Raises 413 over ``limit_bytes``, and ``invalid(errors)`` for a body that is
-    no JSON object in UTF-8, naming the field ``body``."""
+    """The body as a JSON object (an empty one for an empty body where ``empty_allowed``). Raises 413 over
+    ``limit_bytes``, and ``invalid(errors)`` for a body that is no JSON object in UTF-8, naming the field ``body``."""
     body = await read_at_most(request, limit_bytes)
     if body is None:
         raise web.HTTPRequestEntityTooLarge(max_size=limit_bytes, actual_size=request.content_length or limit_bytes + 1)
+    if empty_allowed and not body.strip():
+        return {}
     try:
         document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):

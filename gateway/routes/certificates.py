@@ -15,6 +15,7 @@ import structlog
 from aiohttp import hdrs, web
 
 from gateway.bearer import audited, authenticate_caller
+from gateway.bodies import json_object
 from gateway.keys import HUB, VERIFY_THROTTLE
 from gateway.openapi import SecurityScheme, json_answer, problem_answer, unauthenticated
 from gateway.pages.rendering import Audience, render_page
@@ -66,7 +67,7 @@ async def my_certificates(request: web.Request) -> web.Response:
 @routes.post("/api/v1/me/certificates")
 async def apply_for_certificate(request: web.Request) -> web.Response:
     person_id = await signed_in_person(request)
-    form = await _json_object(request)
+    form = await json_object(request, JSON_BODY_BYTES_MAX, InvalidCertificateRequest)
     certificates = request.app[HUB].certificates
     try:
         issued = await certificates.apply(person_id, form)
@@ -279,21 +280,6 @@ def _year(text: str | None) -> int | web.Response:
         detail=f"year: {message}",
         errors=[FieldError("year", message)],
     )
-
-
-async def _json_object(request: web.Request) -> dict[str, object]:
-    if request.content_length is not None and request.content_length > JSON_BODY_BYTES_MAX:
-        raise web.HTTPRequestEntityTooLarge(max_size=JSON_BODY_BYTES_MAX, actual_size=request.content_length)
-    body = await request.content.read(JSON_BODY_BYTES_MAX + 1)
-    if len(body) > JSON_BODY_BYTES_MAX:
-        raise web.HTTPRequestEntityTooLarge(max_size=JSON_BODY_BYTES_MAX, actual_size=len(body))
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidCertificateRequest([FieldError("body", "must be a JSON object in UTF-8")]) from None
-    if not isinstance(document, dict):
-        raise InvalidCertificateRequest([FieldError("body", "must be a JSON object")])
-    return document
 
 
 # ---------------------------------------------------------------- the OpenAPI description

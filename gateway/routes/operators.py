@@ -17,6 +17,7 @@ import structlog
 from aiohttp import hdrs, web
 
 from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
+from gateway.bodies import json_object
 from gateway.bootstrap import Hub
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, json_answer, page_answer, page_parameters, problem_answer, unauthenticated
@@ -60,7 +61,7 @@ async def register_person(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.PERSON_REGISTERED) as note:
         caller.require(Role.OPERATOR)
-        form = await _json_object(request)
+        form = await json_object(request, JSON_BODY_BYTES_MAX, InvalidAccessRequest)
         person_id = await request.app[HUB].people.register(form)
         note.target = Target.person(person_id)
         note.details["unit_code"] = str(form.get("unit_code"))
@@ -120,7 +121,7 @@ async def transfer_person(request: web.Request) -> web.Response:
         caller.require(Role.OPERATOR)
         person = await _person_in_reach(request, caller, note)
         note.details["from_unit"] = person.unit_code
-        unit_code = _text_field(await _json_object(request), "unit_code")
+        unit_code = _text_field(await json_object(request, JSON_BODY_BYTES_MAX, InvalidAccessRequest), "unit_code")
         moved = await request.app[HUB].people.change_unit(person.id, unit_code)
         # Only once it proved to be an institution's code: before, it could be any text, personal data too.
         note.details["to_unit"] = moved.unit_code
@@ -134,7 +135,7 @@ async def correct_id_number(request: web.Request) -> web.Response:
     async with audited(request, caller, AuditAction.ID_NUMBER_CORRECTED) as note:
         caller.require(Role.OPERATOR)
         person = await _person_in_reach(request, caller, note)
-        id_number = _text_field(await _json_object(request), "id_number")
+        id_number = _text_field(await json_object(request, JSON_BODY_BYTES_MAX, InvalidAccessRequest), "id_number")
         corrected = await request.app[HUB].people.correct_id_number(person.id, id_number)
         # Only that it changed: neither number ever reaches the audit log.
         note.details["changed"] = corrected.id_number != person.id_number
@@ -226,7 +227,7 @@ def _entry_document(entry: Entry) -> dict[str, object]:
 
 @routes.post("/api/v1/password-reset")
 async def use_password_reset(request: web.Request) -> web.Response:
-    form = await _json_object(request)
+    form = await json_object(request, JSON_BODY_BYTES_MAX, InvalidAccessRequest)
     token = form.get("token")
     new_password, errors = check_new_password(form.get("new_password"))
     if form.get("new_password_confirm") != form.get("new_password"):
@@ -386,22 +387,6 @@ def _audit_document(entry: AuditEntry) -> dict[str, object]:
 
 
 # ---------------------------------------------------------------- input
-
-
-async def _json_object(request: web.Request) -> dict[str, object]:
-    if request.content_length is not None and request.content_length > JSON_BODY_BYTES_MAX:
-        raise web.HTTPRequestEntityTooLarge(max_size=JSON_BODY_BYTES_MAX, actual_size=request.content_length)
-    body = await request.content.read(JSON_BODY_BYTES_MAX + 1)
-    if len(body) > JSON_BODY_BYTES_MAX:
-        raise web.HTTPRequestEntityTooLarge(max_size=JSON_BODY_BYTES_MAX, actual_size=len(body))
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        # The parser's message may quote the body, which may hold an ID number: say only what failed.
-        raise InvalidAccessRequest([FieldError("body", "must be a JSON object in UTF-8")]) from None
-    if not isinstance(document, dict):
-        raise InvalidAccessRequest([FieldError("body", "must be a JSON object")])
-    return document
 
 
 def _text_field(form: dict[str, object], name: str) -> str:

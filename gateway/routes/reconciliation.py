@@ -17,11 +17,10 @@ from typing import Final
 from aiohttp import hdrs, web
 
 from gateway.bearer import audited, authenticate_caller, require_caller
-from gateway.bodies import read_at_most
+from gateway.bodies import json_object
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, json_answer, page_answer, page_parameters, problem_answer, unauthenticated
 from gateway.parameters import row_id
-from ledger.errors import FieldError
 from ledger.model import REASON_CHARACTERS_MAX
 from ledger.reconciliation.errors import DiscrepancyNotFound, InvalidReconciliationRequest, RunNotFound
 from ledger.reconciliation.model import (
@@ -53,7 +52,7 @@ async def start_reconciliation(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.RECONCILIATION_STARTED) as note:
         caller.require(Role.OPERATOR)
-        run_request = parse_run_request(await _json_object(request))
+        run_request = parse_run_request(await json_object(request, JSON_BODY_BYTES_MAX, InvalidReconciliationRequest))
         scope = run_request.scope
         note.details.update(
             vendor=run_request.vendor.value, first_day=scope.first_day.isoformat(), last_day=scope.last_day.isoformat()
@@ -94,7 +93,7 @@ async def resolve_discrepancy(request: web.Request) -> web.Response:
         note.target = Target(TargetKind.DISCREPANCY, str(discrepancy_id))
         reconciliations = request.app[HUB].reconciliations
         found = await reconciliations.discrepancy(discrepancy_id)  # 404 before the body is judged
-        action, reason = parse_resolution(await _json_object(request))
+        action, reason = parse_resolution(await json_object(request, JSON_BODY_BYTES_MAX, InvalidReconciliationRequest))
         note.details.update(vendor=found.vendor.value, kind=found.kind.value, action=action.value)
         resolved = await reconciliations.resolve(discrepancy_id, action, reason, f"operator:{caller.token_id}")
         note.details["entries"] = 0 if resolved.resolution is None else len(resolved.resolution.entry_seqs)
@@ -147,19 +146,6 @@ def discrepancy_document(item: Discrepancy) -> dict[str, object]:
             "entry_seqs": list(resolution.entry_seqs),
         },
     }
-
-
-async def _json_object(request: web.Request) -> dict[str, object]:
-    body = await read_at_most(request, JSON_BODY_BYTES_MAX)
-    if body is None:
-        raise web.HTTPRequestEntityTooLarge(max_size=JSON_BODY_BYTES_MAX, actual_size=request.content_length or 0)
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidReconciliationRequest([FieldError("body", "must be a JSON object in UTF-8")]) from None
-    if not isinstance(document, dict):
-        raise InvalidReconciliationRequest([FieldError("body", "must be a JSON object")])
-    return document
 
 
 def _id(text: str) -> int | None:

@@ -7,12 +7,12 @@ an ID number, a phone number, an e-mail address, a password or a session token.
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 import structlog
 from aiohttp import hdrs, web
 
+from gateway.bodies import json_object
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
 from gateway.problems import problem
@@ -72,7 +72,7 @@ async def units(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/register")
 async def register(request: web.Request) -> web.Response:
-    form = await _json_object(request)
+    form = await json_object(request, FORM_BODY_BYTES_MAX, InvalidPersonData)
     person_id = await request.app[HUB].people.register(form)
     log.info("person_registered", person_id=person_id)
     return web.json_response({"id": person_id}, status=201)
@@ -80,7 +80,7 @@ async def register(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/login")
 async def login(request: web.Request) -> web.Response:
-    form = await _json_object(request)
+    form = await json_object(request, FORM_BODY_BYTES_MAX, InvalidPersonData)
     id_number, password = form.get("id_number"), form.get("password")
     errors = [
         FieldError(name, "is required text")
@@ -135,7 +135,7 @@ async def me(request: web.Request) -> web.Response:
 @routes.patch("/api/v1/me")
 async def change_me(request: web.Request) -> web.Response:
     person_id = await signed_in_person(request)
-    form = await _json_object(request)
+    form = await json_object(request, FORM_BODY_BYTES_MAX, InvalidPersonData)
     person = await request.app[HUB].people.update_profile(person_id, form)
     log.info("profile_changed", person_id=person_id, fields=sorted(form))
     return web.json_response(await _own_document(request, person), headers=NO_STORE)
@@ -144,26 +144,10 @@ async def change_me(request: web.Request) -> web.Response:
 @routes.post("/api/v1/me/password")
 async def change_password(request: web.Request) -> web.Response:
     person_id = await signed_in_person(request)
-    form = await _json_object(request)
+    form = await json_object(request, FORM_BODY_BYTES_MAX, InvalidPersonData)
     await request.app[HUB].people.change_password(person_id, form, keep_session=session_token_of(request))
     log.info("password_changed", person_id=person_id)
     return web.Response(status=204)
-
-
-async def _json_object(request: web.Request) -> dict[str, object]:
-    if request.content_length is not None and request.content_length > FORM_BODY_BYTES_MAX:
-        raise web.HTTPRequestEntityTooLarge(max_size=FORM_BODY_BYTES_MAX, actual_size=request.content_length)
-    body = await request.content.read(FORM_BODY_BYTES_MAX + 1)
-    if len(body) > FORM_BODY_BYTES_MAX:
-        raise web.HTTPRequestEntityTooLarge(max_size=FORM_BODY_BYTES_MAX, actual_size=len(body))
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        # The parser's message may quote the body, which may hold an ID number: say only what failed.
-        raise InvalidPersonData([FieldError("body", "must be a JSON object in UTF-8")]) from None
-    if not isinstance(document, dict):
-        raise InvalidPersonData([FieldError("body", "must be a JSON object")])
-    return document
 
 
 async def _own_document(request: web.Request, person: Person) -> dict[str, object]:

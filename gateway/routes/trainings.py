@@ -22,7 +22,6 @@ numbers, phones and e-mail addresses are masked in every answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
@@ -30,7 +29,7 @@ from typing import Final
 from aiohttp import hdrs, web
 
 from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
-from gateway.bodies import read_upload
+from gateway.bodies import json_object, read_upload
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, json_answer, page_answer, page_parameters, problem_answer, unauthenticated
 from gateway.parameters import row_id
@@ -69,7 +68,7 @@ async def file_training(request: web.Request) -> web.Response:
         unit = scope.code if caller.role is Role.SUPERVISOR and scope and scope.kind is ScopeKind.INSTITUTION else None
         if unit is None:
             caller.require(Role.OPERATOR)
-        form = await _json_object(request)
+        form = await json_object(request, JSON_BODY_BYTES_MAX, FilingInvalid, empty_allowed=True)
         # A unit files for itself: it may leave its code out, and cannot name another.
         if unit is not None and form.setdefault("unit_code", unit) != unit:
             note.details["reason"] = "outside_scope"
@@ -131,7 +130,7 @@ async def reject_training(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.OFFLINE_TRAINING_REJECTED) as note:
         filing = await _filing_in_reach(request, caller, note, _decides)
-        form = await _json_object(request)
+        form = await json_object(request, JSON_BODY_BYTES_MAX, FilingInvalid, empty_allowed=True)
         unknown = [FieldError(name[:40], "is not a field of a rejection") for name in form if name != "reason"]
         if unknown:
             raise FilingInvalid(unknown)
@@ -372,24 +371,6 @@ def import_document(
             }
             for row in rows
         ]
-    return document
-
-
-async def _json_object(request: web.Request) -> dict[str, object]:
-    if request.content_length is not None and request.content_length > JSON_BODY_BYTES_MAX:
-        raise web.HTTPRequestEntityTooLarge(max_size=JSON_BODY_BYTES_MAX, actual_size=request.content_length)
-    body = await request.content.read(JSON_BODY_BYTES_MAX + 1)
-    if len(body) > JSON_BODY_BYTES_MAX:
-        raise web.HTTPRequestEntityTooLarge(max_size=JSON_BODY_BYTES_MAX, actual_size=len(body))
-    if not body.strip():
-        return {}
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        # The parser's message may quote the body: say only what failed.
-        raise FilingInvalid([FieldError("body", "must be a JSON object in UTF-8")]) from None
-    if not isinstance(document, dict):
-        raise FilingInvalid([FieldError("body", "must be a JSON object")])
     return document
 
 
