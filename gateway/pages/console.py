@@ -32,6 +32,7 @@ from adapters.quarantine.model import parse_decision, parse_quarantine_query
 from gateway.bearer import Caller, audited
 from gateway.keys import HUB
 from gateway.pages.forms import FORM_LEVEL, read_form
+from gateway.pages.ingestion_charts import SPAN_NAMES, span_of, vendor_charts
 from gateway.pages.rendering import Audience, PageRefused, redirect, render_page, staff_member
 from gateway.parameters import row_id
 from gateway.problems import STATUS_BY_ERROR
@@ -255,7 +256,21 @@ async def dashboard(request: web.Request) -> web.Response:
         }
         for vendor in health
     ]
-    return _page(request, "console/dashboard.html", {"rows": rows, "checked_at": _moment(request, now)})
+    span = span_of(request.query.get("span"))
+    zone = hub.settings.hub.timezone
+    charts = [
+        vendor_charts(activity, span, zone, VENDOR_NAMES[activity.vendor], f"activity-{activity.vendor.value}")
+        for activity in await hub.ingestion.activity(span, zone)
+        if activity.vendor in hub.vendors.translators or not activity.idle
+    ]
+    context = {
+        "rows": rows,
+        "checked_at": _moment(request, now),
+        "span": span,
+        "span_names": SPAN_NAMES,
+        "charts": charts,
+    }
+    return _page(request, "console/dashboard.html", context)
 
 
 def _lag(seconds: float | None) -> str:
@@ -519,7 +534,11 @@ openapi_paths: dict[str, object] = {
     },
     "/console": {
         "get": _operation(
-            "The vendors' health", "consoleDashboard", _200="The page", _303=_SIGN_IN_FIRST, _404=_NOT_OPERATOR
+            "The vendors' health, and their deliveries, refusals and lag over ?span=day|week|month",
+            "consoleDashboard",
+            _200="The page",
+            _303=_SIGN_IN_FIRST,
+            _404=_NOT_OPERATOR,
         )
     },
     "/console/reconciliations": {
