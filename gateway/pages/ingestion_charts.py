@@ -45,6 +45,8 @@ class ActivityRow:
 
 @dataclass(frozen=True, slots=True)
 class VendorCharts:
+    """A vendor's two charts, and the rows of the periods with a delivery or a refusal."""
+
     vendor: Source
     deliveries: BarChart
     lag: BarChart
@@ -90,7 +92,11 @@ def vendor_charts(
         series=(Series("平均延迟", LAG_COLOUR, tuple(_minutes(period.lag_seconds_mean) for period in periods)),),
         scale=minute_scale,
     )
-    rows = tuple(_row(_period_text(period, span, zone), period) for period in periods)
+    # The periods without a delivery or a refusal are left out of the table, which says so: a month of
+    # empty rows would hide the few that matter.
+    rows = tuple(
+        _row(_period_text(period, span, zone), period) for period in periods if period.delivered or period.refused
+    )
     return VendorCharts(activity.vendor, deliveries, lag, rows, delivered, refused)
 
 

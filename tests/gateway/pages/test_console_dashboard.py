@@ -5,7 +5,7 @@ same figures in a table, from deliveries and refusals seeded through the hub's o
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 from adapters.errors import SignatureRefused
@@ -72,6 +72,8 @@ async def test_the_dashboard_charts_each_vendors_deliveries_refusals_and_lag(bro
     assert row[::2] == ["3", "2", longest]
     assert row[3] == mean
     assert re.fullmatch(r"\d+天(\d+小时)?(\d+分钟)?", mean), mean
+    quiet = hour - timedelta(hours=12)
+    assert f'<th scope="row">{quiet:%Y-%m-%d %H}:00</th>' not in day.text  # a period with nothing is left out
     assert (
         '<title id="activity-ischinese-deliveries-title">爱课程（ischinese）：最近24小时的接收与拒收</title>'
         in day.text
