@@ -104,9 +104,16 @@ class Ingestion:
 
     async def activity(self, span: ActivitySpan, zone: tzinfo) -> tuple[VendorActivity, ...]:
         """Each vendor's deliveries, refusals and lag over the span up to now, period by period (days
-        start at midnight in ``zone``). Raises ``IngestionUnavailable``."""
-        await self.flush_refusals()
-        return await self._store.activity(activity_bounds(self._clock(), span, zone))
+        start at midnight in ``zone``), read within ``HEALTH_READ_SECONDS_MAX``.
+
+        Raises ``IngestionUnavailable``, also when the database cannot be read in time.
+        """
+        try:
+            async with asyncio.timeout(HEALTH_READ_SECONDS_MAX):
+                await self.flush_refusals()
+                return await self._store.activity(activity_bounds(self._clock(), span, zone))
+        except TimeoutError:
+            raise IngestionUnavailable(f"the activity was not read within {HEALTH_READ_SECONDS_MAX} s") from None
 
     async def health(
         self, configured: Collection[Source], pulls: PullRuns, discrepancies: OpenDiscrepancies

@@ -4,15 +4,25 @@ seconds; and the periods of each span, with days that start at midnight Beijing 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import adapters.ingestion.service
 from adapters.errors import SignatureRefused
-from adapters.ingestion.model import ActivityPeriod, ActivitySpan, activity_bounds
+from adapters.ingestion.errors import IngestionUnavailable
+from adapters.ingestion.model import (
+    ACTIVITY_PERIODS_MAX,
+    ActivityPeriod,
+    ActivitySpan,
+    VendorActivity,
+    activity_bounds,
+)
 from adapters.ingestion.service import Ingestion
 from adapters.ingestion.store import SqlIngestionStore
 from ledger.model import Credit, Delivery, Reversal, Source, new_credit, new_reversal
@@ -156,3 +166,25 @@ async def test_a_week_counts_by_day_in_beijing(engine: AsyncEngine, ledger: Ledg
 
     assert [period.delivered for period in ischinese.periods] == [0, 0, 0, 0, 0, 1, 1]
     assert ischinese.periods[-1].starts_at == datetime(2021, 6, 1, tzinfo=BEIJING)
+
+
+class SlowStore(SqlIngestionStore):
+    """The real store, whose activity never comes back in time."""
+
+    async def activity(self, bounds: Sequence[datetime]) -> tuple[VendorActivity, ...]:
+        await asyncio.sleep(5)
+        return await super().activity(bounds)
+
+
+async def test_activity_that_takes_too_long_is_refused(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(adapters.ingestion.service, "HEALTH_READ_SECONDS_MAX", 0.05)
+    with pytest.raises(IngestionUnavailable, match="not read within"):
+        await Ingestion(SlowStore(engine), Clock(NOW)).activity(ActivitySpan.DAY, BEIJING)
+
+
+async def test_bounds_out_of_order_or_too_many_are_a_bug(engine: AsyncEngine) -> None:
+    store = SqlIngestionStore(engine)
+    hour = timedelta(hours=1)
+    for bounds in ([NOW], [NOW, NOW - hour], [NOW + hour * index for index in range(ACTIVITY_PERIODS_MAX + 2)]):
+        with pytest.raises(ValueError, match="periods between ascending bounds"):
+            await store.activity(bounds)
