@@ -16,7 +16,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Final, TypeVar
 
@@ -26,9 +26,12 @@ from ledger.errors import FieldError
 from ledger.model import Decision, EntryKind, OutcomeKind, Source, utc_text
 
 __all__ = [
+    "ACTIVITY_PERIODS_MAX",
     "EVENTS_PAGE_SIZE_DEFAULT",
     "EVENTS_PAGE_SIZE_MAX",
     "VENDORS",
+    "ActivityPeriod",
+    "ActivitySpan",
     "DeliveryCounts",
     "EventOrigin",
     "EventOutcome",
@@ -39,9 +42,11 @@ __all__ = [
     "Refusal",
     "RefusalBucket",
     "RefusalCount",
+    "VendorActivity",
     "VendorHealth",
     "VendorSummary",
     "Window",
+    "activity_bounds",
     "decode_cursor",
     "encode_cursor",
     "page_of",
@@ -60,6 +65,8 @@ FIELDS_PER_REFUSAL_MAX: Final = 12
 """With names of at most 40 characters and commas, the fields fit the table's 500 characters."""
 DELIVERY_ID_CHARACTERS_MAX: Final = 200
 GENERIC_REASON: Final = "refused"
+ACTIVITY_PERIODS_MAX: Final = 48
+"""Periods one activity read counts at most: each is a branch of the query's CASE."""
 
 _REASON: Final = re.compile(r"[a-z][a-z0-9_]*", re.ASCII)
 _FIELD_NAME: Final = re.compile(r"[A-Za-z0-9_.\[\]-]+", re.ASCII)
@@ -314,6 +321,78 @@ def decode_cursor(cursor: str) -> EventPosition | None:
         return None
     # Only the one spelling this endpoint writes: a cursor is not a place to smuggle text through.
     return position if position.at.tzinfo is not None and encode_cursor(position) == cursor else None
+
+
+# ---------------------------------------------------------------- activity over time
+
+
+class ActivitySpan(enum.StrEnum):
+    """How far back the activity goes, and in which periods: a day of hours, a week or a month of days."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+    @property
+    def periods(self) -> int:
+        return {ActivitySpan.DAY: 24, ActivitySpan.WEEK: 7, ActivitySpan.MONTH: 30}[self]
+
+    @property
+    def period(self) -> timedelta:
+        return timedelta(hours=1) if self is ActivitySpan.DAY else timedelta(days=1)
+
+
+def activity_bounds(now: datetime, span: ActivitySpan, zone: tzinfo) -> tuple[datetime, ...]:
+    """The bounds of the span's periods up to ``now``, oldest first, in UTC: one more than the periods.
+
+    The last period is the current one (its hour, or its day in ``zone``) and ends with it, so it is
+    still filling; hours and days start on the hour and at midnight in ``zone``.
+    """
+    local = now.astimezone(zone)
+    current = (
+        local.replace(minute=0, second=0, microsecond=0)
+        if span is ActivitySpan.DAY
+        else local.replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    # Days are stepped in the local calendar and hours on the UTC clock, so a zone's change of offset
+    # leaves every period one day or one hour long.
+    if span is ActivitySpan.DAY:
+        first = current.astimezone(UTC) - span.period * (span.periods - 1)
+        return tuple(first + span.period * index for index in range(span.periods + 1))
+    days = [current.date() - timedelta(days=span.periods - 1 - index) for index in range(span.periods + 1)]
+    return tuple(datetime.combine(day, current.timetz()).astimezone(UTC) for day in days)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityPeriod:
+    """One period of a vendor's deliveries: those that reached the ledger, those refused at the door,
+    and the lag of the credits it appended, in whole seconds from their completion to their arrival."""
+
+    starts_at: datetime
+    ends_at: datetime
+    delivered: int = 0
+    refused: int = 0
+    credits: int = 0
+    """Credits appended in the period: the deliveries whose lag is counted."""
+    lag_seconds_total: int = 0
+    lag_seconds_max: int = 0
+
+    @property
+    def lag_seconds_mean(self) -> int | None:
+        """The mean lag of the period's credits, rounded down to the second; ``None`` without credits."""
+        return None if self.credits == 0 else self.lag_seconds_total // self.credits
+
+
+@dataclass(frozen=True, slots=True)
+class VendorActivity:
+    """A vendor's deliveries period by period, oldest first."""
+
+    vendor: Source
+    periods: tuple[ActivityPeriod, ...]
+
+    @property
+    def idle(self) -> bool:
+        return not any(period.delivered or period.refused for period in self.periods)
 
 
 # ---------------------------------------------------------------- parsing the queries

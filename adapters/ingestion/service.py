@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 import structlog
 from sqlalchemy.exc import DBAPIError
@@ -24,13 +24,16 @@ from adapters.errors import AdapterError
 from adapters.ingestion.errors import IngestionUnavailable
 from adapters.ingestion.model import (
     VENDORS,
+    ActivitySpan,
     EventPage,
     EventQuery,
     RefusalBucket,
     RefusalCount,
+    VendorActivity,
     VendorHealth,
     VendorSummary,
     Window,
+    activity_bounds,
     refusal_of,
 )
 from adapters.ingestion.ports import OpenDiscrepancies, PullRuns
@@ -98,6 +101,19 @@ class Ingestion:
         """What each vendor delivered in the window. Raises ``IngestionUnavailable``."""
         await self.flush_refusals()
         return await self._store.summary(window)
+
+    async def activity(self, span: ActivitySpan, zone: tzinfo) -> tuple[VendorActivity, ...]:
+        """Each vendor's deliveries, refusals and lag over the span up to now, period by period (days
+        start at midnight in ``zone``), read within ``HEALTH_READ_SECONDS_MAX``.
+
+        Raises ``IngestionUnavailable``, also when the database cannot be read in time.
+        """
+        try:
+            async with asyncio.timeout(HEALTH_READ_SECONDS_MAX):
+                await self.flush_refusals()
+                return await self._store.activity(activity_bounds(self._clock(), span, zone))
+        except TimeoutError:
+            raise IngestionUnavailable(f"the activity was not read within {HEALTH_READ_SECONDS_MAX} s") from None
 
     async def health(
         self, configured: Collection[Source], pulls: PullRuns, discrepancies: OpenDiscrepancies

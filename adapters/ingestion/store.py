@@ -9,6 +9,7 @@ and stops after the page. Database errors become ``IngestionUnavailable`` here a
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -16,14 +17,31 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Delete, Row, Select, Table, and_, case, delete, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Delete,
+    Integer,
+    Row,
+    Select,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.ingestion.errors import IngestionUnavailable
 from adapters.ingestion.model import (
+    ACTIVITY_PERIODS_MAX,
     VENDORS,
+    ActivityPeriod,
     DeliveryCounts,
     EventOrigin,
     EventOutcome,
@@ -32,18 +50,20 @@ from adapters.ingestion.model import (
     EventQuery,
     IngestionEvent,
     RefusalCount,
+    VendorActivity,
     VendorSummary,
     Window,
     page_of,
 )
 from adapters.ingestion.tables import IngestionRefusalRow
 from ledger.model import EntryKind, OutcomeKind, Source
-from ledger.tables import HeldRecordRow, HoldDecisionRow, ReceiptRow
+from ledger.tables import HeldRecordRow, HoldDecisionRow, LedgerEntryRow, ReceiptRow
 
 REFUSAL: Final[Table] = IngestionRefusalRow.metadata.tables["ingestion_refusal"]
 RECEIPT: Final[Table] = ReceiptRow.metadata.tables["ledger_receipt"]
 HELD: Final[Table] = HeldRecordRow.metadata.tables["ledger_held_record"]
 DECISION: Final[Table] = HoldDecisionRow.metadata.tables["ledger_hold_decision"]
+ENTRY: Final[Table] = LedgerEntryRow.metadata.tables["ledger_entry"]
 RECEIPTS_WITH_DECISIONS: Final = RECEIPT.outerjoin(HELD, HELD.c.fingerprint == RECEIPT.c.held_fingerprint).outerjoin(
     DECISION, DECISION.c.held_id == HELD.c.id
 )
@@ -141,6 +161,91 @@ class SqlIngestionStore:
             receipt_rows = (await connection.execute(receipts)).all()
             refusal_rows = (await connection.execute(refusals)).all()
         return tuple(_vendor_summary(vendor, receipt_rows, refusal_rows) for vendor in VENDORS)
+
+    async def activity(self, bounds: Sequence[datetime]) -> tuple[VendorActivity, ...]:
+        """Each vendor's deliveries in the periods between consecutive ``bounds`` (ascending, aware):
+        receipts by the time they were received, refusals by the minute they were counted under, and
+        the lag of each credit appended, from its completion to its receipt.
+
+        Raises ``ValueError`` for fewer than two or more than ``ACTIVITY_PERIODS_MAX + 1`` bounds (a bug
+        of the caller), and ``IngestionUnavailable``.
+        """
+        if not 2 <= len(bounds) <= ACTIVITY_PERIODS_MAX + 1 or list(bounds) != sorted(bounds):
+            raise ValueError(f"activity is read in 1 to {ACTIVITY_PERIODS_MAX} periods between ascending bounds")
+        vendor_codes = [vendor.value for vendor in VENDORS]
+        received = _period_of(RECEIPT.c.received_at, bounds)
+        deliveries = (
+            select(RECEIPT.c.source, received.label("period"), func.count().label("delivered"))
+            .where(RECEIPT.c.source.in_(vendor_codes), *_within(RECEIPT.c.received_at, _span(bounds)))
+            .group_by(RECEIPT.c.source, received)
+        )
+        counted = _period_of(REFUSAL.c.minute, bounds)
+        refusals = (
+            select(REFUSAL.c.vendor, counted.label("period"), func.sum(REFUSAL.c["count"]).label("refused"))
+            .where(REFUSAL.c.vendor.in_(vendor_codes), *_within(REFUSAL.c.minute, _span(bounds)))
+            .group_by(REFUSAL.c.vendor, counted)
+        )
+        async with _translated(), self._engine.connect() as connection:
+            lag = _lag_seconds(connection.dialect.name)
+            credits = (
+                select(
+                    RECEIPT.c.source,
+                    received.label("period"),
+                    func.count().label("credits"),
+                    func.sum(lag).label("lag_total"),
+                    func.max(lag).label("lag_max"),
+                )
+                .select_from(RECEIPT.join(ENTRY, ENTRY.c.seq == RECEIPT.c.entry_seq))
+                .where(
+                    RECEIPT.c.source.in_(vendor_codes),
+                    RECEIPT.c.outcome == OutcomeKind.APPENDED.value,
+                    ENTRY.c.kind == EntryKind.CREDIT.value,
+                    *_within(RECEIPT.c.received_at, _span(bounds)),
+                )
+                .group_by(RECEIPT.c.source, received)
+            )
+            figures: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
+            for row in await connection.execute(deliveries):
+                figures[row.source, row.period]["delivered"] = int(row.delivered)
+            for row in await connection.execute(refusals):
+                figures[row.vendor, row.period]["refused"] = int(row.refused)  # PostgreSQL sums a bigint as a numeric
+            for row in await connection.execute(credits):
+                figures[row.source, row.period].update(
+                    credits=int(row.credits), lag_seconds_total=int(row.lag_total), lag_seconds_max=int(row.lag_max)
+                )
+        return tuple(
+            VendorActivity(
+                vendor,
+                tuple(
+                    ActivityPeriod(starts_at, ends_at, **figures.get((vendor.value, index), {}))
+                    for index, (starts_at, ends_at) in enumerate(itertools.pairwise(bounds))
+                ),
+            )
+            for vendor in VENDORS
+        )
+
+
+def _span(bounds: Sequence[datetime]) -> Window:
+    return Window(bounds[0], bounds[-1])
+
+
+def _period_of(column: Any, bounds: Sequence[datetime]) -> ColumnElement[int]:
+    """The index of the period between ``bounds`` that the column's time falls in (rows within them)."""
+    return case(*((column < end, index) for index, end in enumerate(bounds[1:-1])), else_=len(bounds) - 2)
+
+
+def _lag_seconds(dialect: str) -> ColumnElement[int]:
+    """Whole seconds from a credit's completion to its receipt, none below zero (a vendor's clock ahead)."""
+    if dialect == "postgresql":
+        difference: ColumnElement[int] = cast(
+            func.floor(func.extract("epoch", RECEIPT.c.received_at - ENTRY.c.completed_at)), BigInteger
+        )
+    else:
+        # SQLite keeps instants as UTC text, which strftime reads; '%s' is whole seconds since the epoch.
+        difference = cast(func.strftime("%s", RECEIPT.c.received_at), Integer) - cast(
+            func.strftime("%s", ENTRY.c.completed_at), Integer
+        )
+    return case((difference < 0, 0), else_=difference)
 
 
 @asynccontextmanager

@@ -32,6 +32,7 @@ from adapters.quarantine.model import parse_decision, parse_quarantine_query
 from gateway.bearer import Caller, audited
 from gateway.keys import HUB
 from gateway.pages.forms import FORM_LEVEL, read_form
+from gateway.pages.ingestion_charts import SPAN_NAMES, span_of, vendor_charts
 from gateway.pages.rendering import Audience, PageRefused, redirect, render_page, staff_member
 from gateway.parameters import row_id
 from gateway.problems import STATUS_BY_ERROR
@@ -60,6 +61,12 @@ CONSOLE_SESSION_SECONDS_MAX: Final = 8 * 3600
 CONSOLE_SEAL_CONTEXT: Final = "console.session"
 TOKEN_CHARACTERS_MAX: Final = 256
 LOGIN_PATH: Final = "/console/login"
+CONSOLE_LANDING: Final[Mapping[Role, str]] = {Role.OPERATOR: "/console", Role.SUPERVISOR: "/console/filings"}
+"""Who may sign in to the console, and the page each role lands on."""
+CONSOLE_AUDIENCES: Final[Mapping[Role, Audience]] = {
+    Role.OPERATOR: Audience.OPERATOR,
+    Role.SUPERVISOR: Audience.SUPERVISOR,
+}
 VENDOR_NAMES: Final[Mapping[Source, str]] = {
     Source.ISCHINESE: "爱课程（ischinese）",
     Source.WEBTRN: "网梯（webtrn）",
@@ -144,14 +151,20 @@ async def _console_caller(request: web.Request) -> Caller | None:
     return Caller(token_id=token.id, role=token.role, scope=token.scope)
 
 
-async def signed_in_operator(request: web.Request) -> Caller:
-    """The operator of the console session; without one a 303 to sign in, and 404 for anyone else."""
+async def signed_in_console(request: web.Request, *roles: Role) -> Caller:
+    """The caller of the console session in one of ``roles``; without a session a 303 to sign in, and
+    404 for anyone else."""
     caller = await _console_caller(request)
     if caller is None and await staff_member(request) is None:
         raise redirect(f"{LOGIN_PATH}?{urlencode({'next': request.path_qs})}")
-    if caller is None or caller.role is not Role.OPERATOR:
+    if caller is None or caller.role not in roles:
         raise PageRefused(404, "找不到该页面", "您要找的页面不存在。")
     return caller
+
+
+async def signed_in_operator(request: web.Request) -> Caller:
+    """The operator of the console session; without one a 303 to sign in, and 404 for anyone else."""
+    return await signed_in_console(request, Role.OPERATOR)
 
 
 def _page(request: web.Request, template: str, context: Mapping[str, object], status: int = 200) -> web.Response:
@@ -180,14 +193,14 @@ async def sign_in(request: web.Request) -> web.Response:
     caller = Caller(token_id=token.id, role=token.role, scope=token.scope)
     try:
         async with audited(request, caller, AuditAction.CONSOLE_SIGNED_IN):
-            caller.require(Role.OPERATOR)
+            caller.require(*CONSOLE_LANDING)
     except OutOfReach:
         # Another role's token is refused in the same words as an unknown one: the page tells nothing.
         return _sign_in_page(request, error=_SIGN_IN_REFUSED, status=401)
     sealed = hub.keyring.encrypt(
         json.dumps({"token": secret, "signed_in_at": time.time()}), context=CONSOLE_SEAL_CONTEXT
     )
-    signed_in = redirect(_next_path(form.get("next")) or "/console?done=signed_in")
+    signed_in = redirect(_next_path(form.get("next")) or f"{CONSOLE_LANDING[token.role]}?done=signed_in")
     signed_in.set_cookie(
         CONSOLE_COOKIE,
         sealed,
@@ -216,8 +229,8 @@ def _next_path(text: str | None) -> str | None:
 
 @routes.get("/console/logout")
 async def sign_out_page(request: web.Request) -> web.Response:
-    await signed_in_operator(request)
-    return _page(request, "console/logout.html", {})
+    caller = await signed_in_console(request, *CONSOLE_LANDING)
+    return render_page(request, "console/logout.html", {}, audience=CONSOLE_AUDIENCES[caller.role])
 
 
 @routes.post("/console/logout")
@@ -245,8 +258,8 @@ async def dashboard(request: web.Request) -> web.Response:
         {
             "vendor": vendor.vendor,
             "configured": vendor.configured,
-            "last_delivery_at": _moment(request, vendor.deliveries.last_delivery_at),
-            "last_pull_at": _moment(request, vendor.last_pull_at),
+            "last_delivery_at": moment_text(request, vendor.deliveries.last_delivery_at),
+            "last_pull_at": moment_text(request, vendor.last_pull_at),
             "lag": _lag(vendor.lag_seconds(now)),
             "stored": vendor.deliveries.stored,
             "refused": vendor.deliveries.refused,
@@ -255,7 +268,21 @@ async def dashboard(request: web.Request) -> web.Response:
         }
         for vendor in health
     ]
-    return _page(request, "console/dashboard.html", {"rows": rows, "checked_at": _moment(request, now)})
+    span = span_of(request.query.get("span"))
+    zone = hub.settings.hub.timezone
+    charts = [
+        vendor_charts(activity, span, zone, VENDOR_NAMES[activity.vendor], f"activity-{activity.vendor.value}")
+        for activity in await hub.ingestion.activity(span, zone)
+        if activity.vendor in hub.vendors.translators or not activity.idle
+    ]
+    context = {
+        "rows": rows,
+        "checked_at": moment_text(request, now),
+        "span": span,
+        "span_names": SPAN_NAMES,
+        "charts": charts,
+    }
+    return _page(request, "console/dashboard.html", context)
 
 
 def _lag(seconds: float | None) -> str:
@@ -306,7 +333,7 @@ async def _reconciliations_page(
         "runs": runs,
         "run_status_names": RUN_STATUS_NAMES,
         "kinds": KIND_NAMES,
-        "moment": lambda moment: _moment(request, moment),
+        "moment": lambda moment: moment_text(request, moment),
         "vendors": [vendor for vendor in VENDORS if vendor in hub.vendors.translators],
         "values": {"year": str(datetime.now(hub.settings.hub.timezone).year), **values},
         "errors": errors,
@@ -344,7 +371,7 @@ async def _discrepancies_page(request: web.Request, *, errors: Mapping[str, str]
         "kinds": KIND_NAMES,
         "fitting": {kind: [action.value for action in actions] for kind, actions in FITTING_ACTIONS.items()},
         "action_names": ACTION_NAMES,
-        "moment": lambda moment: _moment(request, moment),
+        "moment": lambda moment: moment_text(request, moment),
         "errors": errors,
     }
     return _page(request, "console/discrepancies.html", context, status)
@@ -400,7 +427,7 @@ async def _quarantine_page(
             "reason": HOLD_REASON_NAMES.get(item.held.record.reason, item.held.record.reason),
             "record_id": mask_id_numbers_in(item.held.record.record_id),
             "detail": mask_id_numbers_in(item.held.record.detail),
-            "received_at": _moment(request, item.held.record.received_at),
+            "received_at": moment_text(request, item.held.record.received_at),
             "view": dict(item.view),
         }
         for item in page.items
@@ -479,7 +506,8 @@ def _number(text: str) -> object:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else text
 
 
-def _moment(request: web.Request, moment: datetime | None) -> str:
+def moment_text(request: web.Request, moment: datetime | None) -> str:
+    """An instant as the console shows it: to the minute, in the hub's time zone; "—" for none."""
     if moment is None:
         return "—"
     return moment.astimezone(request.app[HUB].settings.hub.timezone).strftime("%Y-%m-%d %H:%M")
@@ -519,7 +547,11 @@ openapi_paths: dict[str, object] = {
     },
     "/console": {
         "get": _operation(
-            "The vendors' health", "consoleDashboard", _200="The page", _303=_SIGN_IN_FIRST, _404=_NOT_OPERATOR
+            "The vendors' health, and their deliveries, refusals and lag over ?span=day|week|month",
+            "consoleDashboard",
+            _200="The page",
+            _303=_SIGN_IN_FIRST,
+            _404=_NOT_OPERATOR,
         )
     },
     "/console/reconciliations": {

@@ -74,6 +74,7 @@ class Audience(StrEnum):
     VISITOR = "visitor"
     STAFF = "staff"
     OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,12 @@ NAVIGATION: Final[Mapping[Audience, tuple[NavigationLink, ...]]] = {
         NavigationLink("/console/reconciliations", "对账"),
         NavigationLink("/console/discrepancies", "差异"),
         NavigationLink("/console/quarantine", "暂存记录"),
+        NavigationLink("/console/filings", "线下培训"),
+        NavigationLink("/console/password-reset", "重置密码"),
+        NavigationLink("/console/logout", "退出控制台"),
+    ),
+    Audience.SUPERVISOR: (
+        NavigationLink("/console/filings", "线下培训审批"),
         NavigationLink("/console/logout", "退出控制台"),
     ),
 }

@@ -73,7 +73,7 @@ async def read_person(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.PERSON_READ) as note:
         caller.require(*READERS)
-        person = await _person_in_reach(request, caller, note)
+        person = await person_in_reach(request, caller, note)
         document = await _person_document(request, person)
     return web.json_response(document, headers=NO_STORE)
 
@@ -83,7 +83,7 @@ async def read_person_ledger(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.PERSON_LEDGER_READ) as note:
         caller.require(*READERS)
-        person = await _person_in_reach(request, caller, note)
+        person = await person_in_reach(request, caller, note)
         year = year_parameter(request.query.get("year"))
         note.details["year"] = year
         ledger = request.app[HUB].ledger
@@ -103,7 +103,7 @@ async def issue_password_reset(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.PASSWORD_RESET_ISSUED) as note:
         caller.require(Role.OPERATOR)
-        person = await _person_in_reach(request, caller, note)
+        person = await person_in_reach(request, caller, note)
         issued = await request.app[HUB].access.reset_links.issue(person.id, issued_by=caller.token_id)
     base_url = request.app[HUB].settings.hub.base_url
     document = {
@@ -119,7 +119,7 @@ async def transfer_person(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.PERSON_TRANSFERRED) as note:
         caller.require(Role.OPERATOR)
-        person = await _person_in_reach(request, caller, note)
+        person = await person_in_reach(request, caller, note)
         note.details["from_unit"] = person.unit_code
         unit_code = _text_field(await json_object(request, JSON_BODY_BYTES_MAX, InvalidAccessRequest), "unit_code")
         moved = await request.app[HUB].people.change_unit(person.id, unit_code)
@@ -134,7 +134,7 @@ async def correct_id_number(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.ID_NUMBER_CORRECTED) as note:
         caller.require(Role.OPERATOR)
-        person = await _person_in_reach(request, caller, note)
+        person = await person_in_reach(request, caller, note)
         id_number = _text_field(await json_object(request, JSON_BODY_BYTES_MAX, InvalidAccessRequest), "id_number")
         corrected = await request.app[HUB].people.correct_id_number(person.id, id_number)
         # Only that it changed: neither number ever reaches the audit log.
@@ -148,14 +148,14 @@ async def deactivate_person(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.PERSON_DEACTIVATED) as note:
         caller.require(Role.OPERATOR)
-        person = await _person_in_reach(request, caller, note)
+        person = await person_in_reach(request, caller, note)
         note.details["already_inactive"] = not person.active
         deactivated = await request.app[HUB].people.deactivate(person.id)
         document = await _person_document(request, deactivated)
     return web.json_response(document, headers=NO_STORE)
 
 
-async def _person_in_reach(request: web.Request, caller: Caller, note: AuditNote) -> Person:
+async def person_in_reach(request: web.Request, caller: Caller, note: AuditNote) -> Person:
     """The person the path names, if the caller may act on them; ``OutOfReach`` alike for the rest."""
     person_id = request.match_info["person_id"]
     if _PERSON_ID.fullmatch(person_id) is None:

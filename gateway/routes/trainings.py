@@ -91,11 +91,7 @@ async def list_trainings(request: web.Request) -> web.Response:
     target = Target(TargetKind.OFFLINE_TRAINING, "all")
     async with audited(request, caller, AuditAction.OFFLINE_TRAINING_READ, target) as note:
         caller.require(*READERS)
-        query = parse_filing_query(request.query)
-        scope = caller.scope
-        if scope is not None:
-            unit_or_department = "unit_code" if scope.kind is ScopeKind.INSTITUTION else "department_code"
-            query = FilingQuery(listing=query.listing, status=query.status, **{unit_or_department: scope.code})
+        query = within_reach(parse_filing_query(request.query), caller)
         hub = request.app[HUB]
         page = await hub.offline_trainings.filings(query)
         organisation = await hub.organisation.organisation()
@@ -109,7 +105,7 @@ async def read_training(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.OFFLINE_TRAINING_READ) as note:
         caller.require(*READERS)
-        filing = await _filing_in_reach(request, caller, note, _sees)
+        filing = await filing_in_reach(request, caller, note, _sees)
         document = await _filing_document(request, filing, await request.app[HUB].organisation.organisation())
     return web.json_response(document, headers=NO_STORE)
 
@@ -118,7 +114,7 @@ async def read_training(request: web.Request) -> web.Response:
 async def approve_training(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.OFFLINE_TRAINING_APPROVED) as note:
-        filing = await _filing_in_reach(request, caller, note, _decides)
+        filing = await filing_in_reach(request, caller, note, decides)
         hub = request.app[HUB]
         approved = await hub.offline_trainings.approve(filing, actor_of(caller))
         document = await _filing_document(request, approved, await hub.organisation.organisation())
@@ -129,7 +125,7 @@ async def approve_training(request: web.Request) -> web.Response:
 async def reject_training(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.OFFLINE_TRAINING_REJECTED) as note:
-        filing = await _filing_in_reach(request, caller, note, _decides)
+        filing = await filing_in_reach(request, caller, note, decides)
         form = await json_object(request, JSON_BODY_BYTES_MAX, FilingInvalid, empty_allowed=True)
         unknown = [FieldError(name[:40], "is not a field of a rejection") for name in form if name != "reason"]
         if unknown:
@@ -144,7 +140,7 @@ async def reject_training(request: web.Request) -> web.Response:
 async def upload_attendance(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.ATTENDANCE_IMPORTED) as note:
-        filing = await _filing_in_reach(request, caller, note, _uploads)
+        filing = await filing_in_reach(request, caller, note, _uploads)
         content = await read_upload(request, UPLOAD_BYTES_MAX)
         if content is None:
             raise FileTooLarge(UPLOAD_BYTES_MAX)
@@ -242,7 +238,17 @@ def _sees(caller: Caller, filing: Filing) -> bool:
     return filing.form.unit_code == scope.code
 
 
-def _decides(caller: Caller, filing: Filing) -> bool:
+def within_reach(query: FilingQuery, caller: Caller) -> FilingQuery:
+    """The query narrowed to the filings the caller sees: a department's supervisor those filed with
+    it, an institution's its own; operators and auditors every one."""
+    scope = caller.scope
+    if scope is None:
+        return query
+    unit_or_department = "unit_code" if scope.kind is ScopeKind.INSTITUTION else "department_code"
+    return FilingQuery(listing=query.listing, status=query.status, **{unit_or_department: scope.code})
+
+
+def decides(caller: Caller, filing: Filing) -> bool:
     """Only a supervisor of the department the filing was filed with decides it."""
     scope = caller.scope
     return (
@@ -266,7 +272,7 @@ def _uploads(caller: Caller, filing: Filing) -> bool:
     )
 
 
-async def _filing_in_reach(
+async def filing_in_reach(
     request: web.Request, caller: Caller, note: AuditNote, reaches: Callable[[Caller, Filing], bool]
 ) -> Filing:
     """The filing the path names, if ``reaches(caller, filing)``; ``OutOfReach`` alike for the rest."""

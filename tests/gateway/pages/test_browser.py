@@ -19,7 +19,16 @@ from typing import Final
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, Response, ViewportSize, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Response,
+    StorageState,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 from adapters.ischinese.simulator_hours import SimulatedCompletion
 from config import load_settings
@@ -33,6 +42,7 @@ from sso.organisation import load_organisation
 from sso.units.service import OrganisationService
 
 from ...sso.people.forms import ID_NUMBER, PASSWORD, registration_form
+from ...trainings.forms import filing_form
 from ..handoff_support import sqlite_copy
 
 pytestmark = pytest.mark.browser
@@ -314,7 +324,14 @@ async def test_an_operator_signs_in_reconciles_ischinese_and_resolves_the_lost_r
     stage.ischinese.hours.keep(
         SimulatedCompletion("c-lost", str(subject), "XJP-2021-01", "概论", "public", "3.5", completed_at)
     )
-    request = token_request(await hub.organisation.organisation(), role="operator", lifetime_days=30)
+    # Delivered: a bar on the dashboard's charts.
+    delivered = SimulatedCompletion(
+        "c-delivered", str(subject), "DS-2021-01", "党史学习教育专题", "public", "2", completed_at
+    )
+    assert (await stage.ischinese.hours.send(stage.ischinese.hours.keep(delivered))).delivered
+    organisation = await hub.organisation.organisation()
+    filing = await hub.offline_trainings.file(filing_form(), organisation, "operator:1")
+    request = token_request(organisation, role="operator", lifetime_days=30)
     secret = (await hub.access.tokens.issue(request)).secret
     context = await chromium.new_context(locale="zh-CN", viewport=DESKTOP)
     page = await context.new_page()
@@ -326,8 +343,7 @@ async def test_an_operator_signs_in_reconciles_ischinese_and_resolves_the_lost_r
     await camera.shoot(page, "console-sign-in")
     await page.get_by_role("button", name="登录").click()
     await expect(page).to_have_url(f"{stage.hub_url}/console")
-    await expect(page.get_by_role("row").filter(has_text="爱课程（ischinese）")).to_contain_text("是")
-    await camera.shoot(page, "console-dashboard")
+    await _see_the_charts_and_the_filings(page, camera, filing.number)
 
     await page.get_by_role("link", name="对账").click()
     await page.get_by_label("供应商").select_option("ischinese")
@@ -353,8 +369,63 @@ async def test_an_operator_signs_in_reconciles_ischinese_and_resolves_the_lost_r
     await camera.shoot(page, "console-resolved")
     credits = [entry for entry in await hub.ledger.entries_of(person_id, 2021) if entry.record_id == "c-lost"]
     assert len(credits) == 1
+    await _department_approves(stage, chromium, camera, filing.number, filing.department_code)
+    await _console_at_phone_width(chromium, await context.storage_state(), stage.hub_url)
 
     assert camera.complaints == []
+    await context.close()
+
+
+async def _see_the_charts_and_the_filings(page: Page, camera: Camera, number: str) -> None:
+    """The dashboard's health table and charts, with the delivery seeded; then the filings waiting."""
+    await expect(page.get_by_role("row").filter(has_text="爱课程（ischinese）").first).to_contain_text("是")
+    await expect(page.get_by_role("img", name="爱课程（ischinese）：最近24小时的接收与拒收")).to_be_visible()
+    await expect(page.get_by_role("heading", name="爱课程（ischinese）：最近24小时接收1条，拒收0条")).to_be_visible()
+    await camera.shoot(page, "console-dashboard")
+    await page.get_by_role("link", name="线下培训", exact=True).click()
+    await expect(page.get_by_role("heading", name=f"{number}：急危重症救治能力提升培训")).to_be_visible()
+    await camera.shoot(page, "console-filings")
+
+
+async def _console_at_phone_width(chromium: Browser, signed_in: StorageState, hub: str) -> None:
+    """Every console page of an operator fits a phone's width, with the same console session."""
+    phone = await chromium.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, storage_state=signed_in)
+    page = await phone.new_page()
+    for path in (
+        "/console",
+        "/console?span=month",
+        "/console/reconciliations",
+        "/console/discrepancies?status=resolved",
+        "/console/quarantine",
+        "/console/filings",
+        "/console/password-reset",
+    ):
+        await page.goto(f"{hub}{path}")
+        await expect(page.get_by_role("link", name="退出控制台")).to_be_visible()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+    await phone.close()
+
+
+async def _department_approves(stage: Stage, chromium: Browser, camera: Camera, number: str, department: str) -> None:
+    """The filing's department signs in to the console with its supervisor's token and approves it; at
+    phone width, as a department's staff might on the go."""
+    request = token_request(await stage.hub.organisation.organisation(), role="supervisor", department=department)
+    secret = (await stage.hub.access.tokens.issue(request)).secret
+    context = await chromium.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+    page = await context.new_page()
+    camera.watch(page)
+    await page.goto(f"{stage.hub_url}/console/login")
+    await page.get_by_label("访问令牌").fill(secret)
+    await page.get_by_role("button", name="登录").click()
+    await expect(page).to_have_url(f"{stage.hub_url}/console/filings?done=signed_in")
+    filing = page.locator("section.filing").filter(has_text=number)
+    await expect(filing.get_by_role("button", name=f"批准 {number}")).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await camera.shoot(page, "console-filing-to-approve")
+    await filing.get_by_role("button", name=f"批准 {number}").click()
+    await expect(page.get_by_role("status")).to_have_text("已批准该线下培训备案。")
+    await expect(page.get_by_text("没有待审批的线下培训备案。")).to_be_visible()
+    await camera.shoot(page, "console-filing-approved")
     await context.close()
 
 
