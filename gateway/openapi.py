@@ -40,6 +40,9 @@ PROBLEM_SCHEMA = {
         },
     },
 }
+HTML_CONTENT: Final = {"text/html": {"schema": {"type": "string"}}}
+PAGE_FORM_REFUSED: Final = "The form cannot be read (400), is too large (413), or lacks this browser's form token (403)"
+PAGE_SIGN_IN_FIRST: Final = "Not signed in: to the login page, which comes back here"
 PROBLEM_CONTENT: Final = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
@@ -113,6 +116,17 @@ def page_answer(description: str, item_schema: object) -> dict[str, object]:
             },
         },
     )
+
+
+def html_page_operation(summary: str, operation_id: str, **answers: str) -> dict[str, object]:
+    """An operation that answers pages; ``answers`` maps a status (``_303``) to its description."""
+    responses: dict[str, object] = {}
+    for status, text in answers.items():
+        code = status.removeprefix("_")
+        responses[code] = (
+            {"description": text} if code.startswith("3") else {"description": text, "content": HTML_CONTENT}
+        )
+    return {"summary": summary, "operationId": operation_id, "responses": responses}
 
 
 def unauthenticated(

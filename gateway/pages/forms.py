@@ -33,6 +33,7 @@ from sso.people.model import (
     TITLE_CHARACTERS_MAX,
     TITLE_NONE,
 )
+from supervision.feedback.model import SUBJECT_CHARACTERS_MAX, TEXT_CHARACTERS_MAX
 
 __all__ = ["FORM_BODY_BYTES_MAX", "FORM_FIELDS_MAX", "FORM_LEVEL", "LABELS", "field_messages", "read_form"]
 
@@ -63,6 +64,8 @@ LABELS: Final[Mapping[str, str]] = {
     "new_password": "新密码",
     "new_password_confirm": "确认新密码",
     "token": "重置码",
+    "subject": "主题",
+    "text": "反馈内容",
 }
 """Each form field's label, as the pages show it."""
 
@@ -90,22 +93,24 @@ _WRONG: Final[Mapping[str, str]] = {
     "new_password": _PASSWORD_RULE,
     "new_password_confirm": "两次输入的新密码不一致",
     "token": "请填写重置链接中的重置码",
+    "subject": f"主题应为1至{SUBJECT_CHARACTERS_MAX}个字符，不能换行，不能含控制字符",
+    "text": f"反馈内容应为1至{TEXT_CHARACTERS_MAX}个字符，不能含控制字符",
 }
 _UNREADABLE: Final = "表单无法读取，请返回上一页重新填写后提交。"
 
 
-async def read_form(request: web.Request) -> MultiDictProxy[str]:
-    """The posted form's fields without its token.
+async def read_form(request: web.Request, *, body_bytes_max: int = FORM_BODY_BYTES_MAX) -> MultiDictProxy[str]:
+    """The posted form's fields without its token; ``body_bytes_max`` is for a form of long texts.
 
     Raises ``PageRefused``: 400 for a body that is no form in UTF-8 or holds too many fields, 413 for
     one over the limit, and 403 when the form's token is missing or not this browser's and session's.
     """
     if request.content_type != FORM_CONTENT_TYPE:
         raise PageRefused(400, "无法提交", _UNREADABLE)
-    if request.content_length is not None and request.content_length > FORM_BODY_BYTES_MAX:
+    if request.content_length is not None and request.content_length > body_bytes_max:
         raise PageRefused(413, "内容过长", "提交的内容过长，请精简后重试。")
-    body = await request.content.read(FORM_BODY_BYTES_MAX + 1)
-    if len(body) > FORM_BODY_BYTES_MAX:
+    body = await request.content.read(body_bytes_max + 1)
+    if len(body) > body_bytes_max:
         raise PageRefused(413, "内容过长", "提交的内容过长，请精简后重试。")
     try:
         pairs = parse_qsl(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Final
 from urllib.parse import urlencode, urlsplit
@@ -45,6 +46,7 @@ __all__ = [
     "PageRefused",
     "content_security_policy",
     "expected_form_token",
+    "local_time",
     "origin_of",
     "page_refusals",
     "redirect",
@@ -88,6 +90,8 @@ NAVIGATION: Final[Mapping[Audience, tuple[NavigationLink, ...]]] = {
     Audience.STAFF: (
         NavigationLink("/me", "个人中心"),
         NavigationLink("/me/training", "培训信息"),
+        NavigationLink("/me/certificates", "我的证书"),
+        NavigationLink("/me/messages", "消息"),
         NavigationLink("/me/password", "修改密码"),
         NavigationLink("/logout", "退出登录"),
     ),
@@ -176,6 +180,11 @@ def render_page(
 def redirect(location: str) -> web.HTTPSeeOther:
     """A 303 to ``location`` (a path of the hub), to raise from a page's handler."""
     return web.HTTPSeeOther(location, headers=PAGE_HEADERS)
+
+
+def local_time(request: web.Request, moment: datetime) -> str:
+    """A moment as pages show it: to the minute, in the hub's time zone."""
+    return moment.astimezone(request.app[HUB].settings.hub.timezone).strftime("%Y-%m-%d %H:%M")
 
 
 def expected_form_token(request: web.Request) -> str | None:

@@ -1,6 +1,8 @@
 """The staff's pages, following the user manual's journey: register (the unit picked region by region),
 log in by ID number, the personal centre (account, profile, password, the vendors' entries, the
-year's training), log out, and a forgotten password (a one-time link from the unit's operator).
+year's hours, the unread messages), log out, and a forgotten password (a one-time link from the
+unit's operator). The year's training and certificates are in ``training``, messages and feedback
+in ``messages``.
 
 Each handler reads and checks its form (``gateway.pages.forms``), calls the same services as the API,
 and answers a page (``gateway.pages.rendering``) or a 303 to the next one. A form with faults comes
@@ -20,22 +22,25 @@ from aiohttp import hdrs, web
 from multidict import MultiDictProxy
 
 from gateway.keys import HUB
+from gateway.openapi import PAGE_FORM_REFUSED, PAGE_SIGN_IN_FIRST, html_page_operation
 from gateway.pages.forms import FORM_LEVEL, LABELS, field_messages, read_form
 from gateway.pages.paging import page_number, paged
 from gateway.pages.rendering import (
     Audience,
     PageRefused,
+    local_time,
     redirect,
     render_page,
     signed_in_or_sent_to_login,
     staff_member,
 )
+from gateway.pages.training import default_year, summary
 from gateway.sessions import SESSION_CHALLENGE, clear_session_cookie, session_token_of, set_session_cookie
 from ledger.errors import FieldError
-from ledger.model import Entry, EntryKind, Source, Subject, format_hours
 from sso.access.errors import ResetLinkInvalid
 from sso.errors import UnknownOrganisationCode
 from sso.id_numbers import BEIJING
+from sso.messages.model import MessageQuery
 from sso.people.errors import AuthenticationFailed, IdNumberTaken, InvalidPersonData, LoginLocked
 from sso.people.model import (
     ETHNICITY_CHOICES,
@@ -54,12 +59,7 @@ __all__ = ["openapi_paths", "routes"]
 CODE_CHARACTERS_MAX: Final = 40
 NEXT_CHARACTERS_MAX: Final = 200
 INSTITUTIONS_PER_PAGE: Final = 30
-ENTRIES_PER_PAGE: Final = 20
-YEAR_MIN: Final = 2000
-YEAR_MAX: Final = 2100
 PASSWORDS: Final = frozenset({"password", "password_confirm", "old_password", "new_password", "new_password_confirm"})
-SOURCE_NAMES: Final[Mapping[Source, str]] = {Source.OFFLINE: "线下培训", Source.CONTINUING_ED: "继续教育"}
-SUBJECT_NAMES: Final[Mapping[Subject, str]] = {Subject.PUBLIC: "公共科目", Subject.PROFESSIONAL: "专业科目"}
 DONE: Final[Mapping[str, str]] = {
     "registered": "注册成功，请使用身份证号和密码登录。",
     "logout": "您已安全退出。",
@@ -308,7 +308,8 @@ async def personal_centre(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     person = await hub.people.get(person_id)
     consented = {consent.vendor for consent in await hub.handoff.consents(person_id)}
-    year = _default_year(request)
+    year = default_year(request)
+    unread = (await hub.messages.page(person_id, MessageQuery(limit=1))).unread
     context = {
         "person": await _account(request, person),
         "vendors": [
@@ -316,7 +317,8 @@ async def personal_centre(request: web.Request) -> web.Response:
             for vendor, link in hub.handoff.config.vendors.items()
         ],
         "year": year,
-        "summary": await _summary(request, person_id, year),
+        "summary": await summary(request, person_id, year),
+        "unread": unread,
         "done": _done(request),
     }
     return render_page(request, "staff/me.html", context, audience=Audience.STAFF)
@@ -342,7 +344,7 @@ async def _account(request: web.Request, person: Person) -> dict[str, str]:
         "unit": unit,
         "title": person.title,
         "title_since": "" if person.title_since is None else person.title_since.isoformat(),
-        "created_at": _moment(request, person.created_at),
+        "created_at": local_time(request, person.created_at),
     }
 
 
@@ -393,92 +395,6 @@ async def change_password(request: web.Request) -> web.Response:
     raise redirect("/me?done=password")
 
 
-# ---------------------------------------------------------------- the year's training
-
-
-@routes.get("/me/training")
-async def training(request: web.Request) -> web.Response:
-    person_id = await signed_in_or_sent_to_login(request)
-    year = _year(request)
-    entries = await request.app[HUB].ledger.entries_of(person_id, year)
-    rows = _training_rows(request, entries)
-    context = {
-        "year": year,
-        "years": _years(request, year),
-        "summary": await _summary(request, person_id, year),
-        "entries": paged(
-            rows, page_number(request.query), size=ENTRIES_PER_PAGE, path=request.path, query=request.query
-        ),
-    }
-    return render_page(request, "staff/training.html", context, audience=Audience.STAFF)
-
-
-def _training_rows(request: web.Request, entries: list[Entry]) -> list[dict[str, str]]:
-    """The credits of the year, newest first, each counted or reversed (by a reversal among ``entries``)."""
-    reversed_seqs = {entry.reverses_seq for entry in entries if entry.kind is EntryKind.REVERSAL}
-    credits = sorted(
-        (entry for entry in entries if entry.kind is EntryKind.CREDIT), key=lambda entry: entry.completed_at
-    )
-    vendors = {vendor.value: link.name for vendor, link in request.app[HUB].handoff.config.vendors.items()}
-    return [
-        {
-            "completed_at": _moment(request, entry.completed_at),
-            "course": entry.course_title or entry.course_code,
-            "source": SOURCE_NAMES.get(entry.source) or vendors.get(entry.source.value, entry.source.value),
-            "subject": SUBJECT_NAMES[entry.subject],
-            "hours": format_hours(entry.hours),
-            "status": "已撤销" if entry.seq in reversed_seqs else "已计入",
-        }
-        for entry in reversed(credits)
-    ]
-
-
-async def _summary(request: web.Request, person_id: str, year: int) -> dict[str, object] | None:
-    """The year's hours against its rules, or ``None`` for a year without rules."""
-    ledger = request.app[HUB].ledger
-    if year not in request.app[HUB].settings.rules:
-        return None
-    evaluation = await ledger.evaluate(person_id, year)
-    rules, earned = evaluation.rules, evaluation.earned
-    return {
-        "met": evaluation.met,
-        "rows": [
-            ("合计", format_hours(rules.total), format_hours(earned.total), format_hours(evaluation.missing_total)),
-            (
-                "公共科目",
-                format_hours(rules.public),
-                format_hours(earned.public),
-                format_hours(evaluation.missing_public),
-            ),
-            (
-                "专业科目",
-                format_hours(rules.professional),
-                format_hours(earned.professional),
-                format_hours(evaluation.missing_professional),
-            ),
-        ],
-        "missing_topics": evaluation.missing_topics,
-    }
-
-
-def _default_year(request: web.Request) -> int:
-    """This year in Beijing when it has rules; otherwise the latest year that has."""
-    rules = request.app[HUB].settings.rules
-    this_year = datetime.now(BEIJING).year
-    return this_year if this_year in rules or not rules else max(rules)
-
-
-def _year(request: web.Request) -> int:
-    text = request.query.get("year", "")
-    if len(text) == 4 and text.isascii() and text.isdigit() and YEAR_MIN <= int(text) <= YEAR_MAX:
-        return int(text)
-    return _default_year(request)
-
-
-def _years(request: web.Request, shown: int) -> list[int]:
-    return sorted({*request.app[HUB].settings.rules, shown}, reverse=True)
-
-
 # ---------------------------------------------------------------- shared
 
 
@@ -500,47 +416,30 @@ def _choices() -> dict[str, object]:
     }
 
 
-def _moment(request: web.Request, moment: datetime) -> str:
-    return moment.astimezone(request.app[HUB].settings.hub.timezone).strftime("%Y-%m-%d %H:%M")
-
-
 # ---------------------------------------------------------------- the OpenAPI description
 
-_HTML: Final = {"text/html": {"schema": {"type": "string"}}}
-
-
-def _page(summary: str, operation_id: str, **answers: str) -> dict[str, object]:
-    """An operation that answers pages; ``answers`` maps a status (``_303``) to its description."""
-    responses: dict[str, object] = {}
-    for status, text in answers.items():
-        code = status.removeprefix("_")
-        responses[code] = {"description": text} if code.startswith("3") else {"description": text, "content": _HTML}
-    return {"summary": summary, "operationId": operation_id, "responses": responses}
-
-
-_FORM_REFUSED: Final = "The form cannot be read (400), is too large (413), or lacks this browser's form token (403)"
-_SIGN_IN_FIRST: Final = "Not signed in: to the login page, which comes back here"
-
 openapi_paths: dict[str, object] = {
-    "/": {"get": _page("The personal centre, or the login page", "homePage", _303="To /me or /login")},
+    "/": {"get": html_page_operation("The personal centre, or the login page", "homePage", _303="To /me or /login")},
     "/login": {
-        "get": _page("The login page", "loginPage", _200="The form", _303="Already signed in: on to next or /me"),
-        "post": _page(
+        "get": html_page_operation(
+            "The login page", "loginPage", _200="The form", _303="Already signed in: on to next or /me"
+        ),
+        "post": html_page_operation(
             "Log in by ID number and password (a form); sets the session cookie",
             "loginForm",
             _303="Signed in: on to next or /me",
             _401="A wrong ID number or password, alike: the form again",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _422="A field left blank: the form with its errors",
             _429="Locked after five failures; Retry-After gives the seconds to wait",
         ),
     },
     "/logout": {
-        "get": _page("Ask before logging out", "logoutPage", _200="The form", _303=_SIGN_IN_FIRST),
-        "post": _page("Log out (a form)", "logoutForm", _303="To the login page", _403=_FORM_REFUSED),
+        "get": html_page_operation("Ask before logging out", "logoutPage", _200="The form", _303=PAGE_SIGN_IN_FIRST),
+        "post": html_page_operation("Log out (a form)", "logoutForm", _303="To the login page", _403=PAGE_FORM_REFUSED),
     },
     "/register/unit": {
-        "get": _page(
+        "get": html_page_operation(
             "Registration, step one: pick the unit region by region (?region=CODE, ?page=N)",
             "registrationUnitPage",
             _200="The regions and institutions under the region",
@@ -548,62 +447,60 @@ openapi_paths: dict[str, object] = {
         )
     },
     "/register": {
-        "get": _page(
+        "get": html_page_operation(
             "Registration, step two: the form for the unit picked (?unit=CODE)",
             "registrationPage",
             _200="The form",
             _303="No institution picked: to step one",
         ),
-        "post": _page(
+        "post": html_page_operation(
             "Register (a form)",
             "registrationForm",
             _303="Registered: to the login page",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _409="The ID number is already registered: the form with the error",
             _422="Fields at fault: the form with every error beside its field",
         ),
     },
     "/password-forgotten": {
-        "get": _page("What to do about a forgotten password", "passwordForgottenPage", _200="The page")
+        "get": html_page_operation("What to do about a forgotten password", "passwordForgottenPage", _200="The page")
     },
     "/password-reset": {
-        "get": _page("Set a new password with a reset link's token (#token=…)", "passwordResetPage", _200="The form"),
-        "post": _page(
+        "get": html_page_operation(
+            "Set a new password with a reset link's token (#token=…)", "passwordResetPage", _200="The form"
+        ),
+        "post": html_page_operation(
             "Set a new password (a form)",
             "passwordResetForm",
             _303="Set: to the login page",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _410="The link is unknown, used or expired",
             _422="Fields at fault: the form with every error beside its field",
         ),
     },
-    "/me": {"get": _page("The personal centre", "personalCentrePage", _200="The page", _303=_SIGN_IN_FIRST)},
+    "/me": {
+        "get": html_page_operation(
+            "The personal centre", "personalCentrePage", _200="The page", _303=PAGE_SIGN_IN_FIRST
+        )
+    },
     "/me/profile": {
-        "get": _page("Change the profile", "profilePage", _200="The form", _303=_SIGN_IN_FIRST),
-        "post": _page(
+        "get": html_page_operation("Change the profile", "profilePage", _200="The form", _303=PAGE_SIGN_IN_FIRST),
+        "post": html_page_operation(
             "Change the profile (a form)",
             "profileForm",
             _303="Saved, or not signed in",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _422="Fields at fault: the form with every error beside its field",
         ),
     },
     "/me/password": {
-        "get": _page("Change the password", "passwordPage", _200="The form", _303=_SIGN_IN_FIRST),
-        "post": _page(
+        "get": html_page_operation("Change the password", "passwordPage", _200="The form", _303=PAGE_SIGN_IN_FIRST),
+        "post": html_page_operation(
             "Change the password (a form); the person's other sessions end",
             "passwordForm",
             _303="Changed, or not signed in",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _422="Fields at fault: the form with every error beside its field",
         ),
-    },
-    "/me/training": {
-        "get": _page(
-            "The year's hours and ledger entries (?year=YYYY, ?page=N)",
-            "trainingPage",
-            _200="The page",
-            _303=_SIGN_IN_FIRST,
-        )
     },
 }

@@ -51,7 +51,7 @@ INSTITUTION_CODE_CHARACTERS_MAX: Final = 40
 FEEDBACK_PER_WINDOW_MAX: Final = 5
 FEEDBACK_WINDOW_SECONDS: Final = 24 * 3600
 ANSWER_MESSAGE_TITLE: Final = "您的反馈已有答复"
-ANSWER_LINK: Final = "/api/v1/me/feedback"
+ANSWER_LINK: Final = "/me/feedback"
 ELLIPSIS: Final = "…"
 
 

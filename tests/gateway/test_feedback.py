@@ -67,7 +67,7 @@ async def test_staff_send_feedback_and_read_the_answer_the_supervisor_gave(clien
             "kind": "feedback_answered",
             "title": "您的反馈已有答复",
             "body": f"关于“{REPORT['subject']}”的反馈已有答复：已约谈该单位，责令整改。",
-            "link": "/api/v1/me/feedback",
+            "link": "/me/feedback",
         }
     ]
     entries = await audit_entries(client)

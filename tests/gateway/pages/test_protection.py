@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from gateway.pages import staff
+from gateway.pages import messages, staff, training
 from gateway.pages.rendering import FORM_COOKIE
 
 from ...sso.people.forms import ID_NUMBER, PASSWORD
 from ..access_support import ClientMaker
 from .support import Answer, PageBrowser, scripts_without_nonce
 
-FORM_POSTS = sorted(path for path, item in staff.openapi_paths.items() if "post" in item)  # type: ignore[operator]
-PAGES = sorted(path for path, item in staff.openapi_paths.items() if "get" in item)  # type: ignore[operator]
+STAFF_PATHS = {**staff.openapi_paths, **training.openapi_paths, **messages.openapi_paths}
+FORM_POSTS = sorted(path for path, item in STAFF_PATHS.items() if "post" in item)  # type: ignore[operator]
+PAGES = sorted(path for path, item in STAFF_PATHS.items() if "get" in item)  # type: ignore[operator]
 STAFF_PAGES = [path for path in PAGES if path.startswith("/me")]
 
 
@@ -24,7 +25,11 @@ STAFF_PAGES = [path for path in PAGES if path.startswith("/me")]
 
 
 def test_every_form_of_the_staff_pages_is_checked_below() -> None:
-    assert FORM_POSTS == ["/login", "/logout", "/me/password", "/me/profile", "/password-reset", "/register"]
+    expected = [
+        *("/login", "/logout", "/me/certificates", "/me/feedback", "/me/messages/{message_id}/read"),
+        *("/me/password", "/me/profile", "/password-reset", "/register"),
+    ]
+    assert expected == FORM_POSTS
 
 
 @pytest.mark.parametrize("path", FORM_POSTS)
@@ -32,8 +37,9 @@ async def test_a_form_without_its_token_is_refused_and_changes_nothing(browser: 
     await browser.register()
     await browser.log_in()
     await browser.get("/me")  # the browser has its form cookie
+    fields = {"id_number": ID_NUMBER, "password": PASSWORD, "name": "改名", "subject": "主题", "text": "内容"}
 
-    refused = await browser.post(path, {"id_number": ID_NUMBER, "password": PASSWORD, "name": "改名"})
+    refused = await browser.post(path.format(message_id=1), {**fields, "year": "2021", "entry_ids": "1"})
 
     assert refused.status == 403
     assert refused.headers["Content-Type"].startswith("text/html")
@@ -44,6 +50,7 @@ async def test_a_form_without_its_token_is_refused_and_changes_nothing(browser: 
     person_id = await browser.hub.people.find_by_id_number(ID_NUMBER)
     assert person_id is not None
     assert (await browser.hub.people.get(person_id)).name == "王芳"  # the profile form did nothing
+    assert await browser.hub.supervision.feedback.all_of(person_id) == []  # the feedback form did nothing
 
 
 async def test_a_token_of_another_browser_is_refused(

@@ -15,7 +15,9 @@ from ...sso.people.forms import ID_NUMBER, PASSWORD
 from .support import PageBrowser
 
 NEW_PASSWORD = "battery9staple"
-ROW = re.compile("<tr>" + "<td>([^<]*)</td>" * 4 + '<td class="number">([^<]*)</td><td>([^<]*)</td></tr>')
+ROW = re.compile(
+    "<tr><td>(?:<input [^>]*>)?</td>" + "<td>([^<]*)</td>" * 4 + '<td class="number">([^<]*)</td><td>([^<]*)</td></tr>'
+)
 REQUIRED = (
     *("id_number", "password", "name", "gender", "phone", "email", "native_place", "education"),
     *("major", "school", "graduated_on", "title"),
@@ -223,7 +225,12 @@ async def test_the_personal_centre_shows_the_account_and_the_vendor_entries(brow
     assert "长沙市中心医院" in page.text
     assert '<a class="button" href="/sso/launch/ischinese">进入思想天下</a>' in page.text
     assert "首次进入需确认授权" in page.text
-    assert "即将开放" in page.text  # the places of the certificates and messages, marked as not there yet
+    assert "即将开放" not in page.text
+    links = _links(page.text)
+    assert links["历史证书（下载与核验）"] == "/me/certificates"
+    assert links["意见反馈"] == "/me/feedback"
+    assert links["查看消息"] == "/me/messages"
+    assert "没有未读消息" in page.text
 
 
 async def test_a_profile_change_is_saved_and_its_errors_stand_beside_the_fields(browser: PageBrowser) -> None:
@@ -350,7 +357,7 @@ async def test_the_training_page_lists_the_years_entries_paged_with_reversals_ma
     assert rows[0] == ("2021-03-25 10:00", "课程&lt;024&gt;", "思想天下", "专业科目", "2.50", "已撤销")
     assert rows[1] == ("2021-03-24 10:00", "课程&lt;023&gt;", "思想天下", "公共科目", "2.50", "已计入")
     assert "第 1 / 2 页（共 25 条）" in first.text
-    assert 'href="/me/training?year=2021&amp;page=2"' in first.text
+    assert '<button type="submit" name="page" value="2" class="secondary">下一页</button>' in first.text
     assert len(ROW.findall(second.text)) == 5
     # 24 credits of 2.50 counted: 12 public, 12 professional (the reversed one was professional).
     assert re.search(r"<th scope=\"row\">合计</th><td>90.00</td><td>60.00</td><td>30.00</td>", first.text)

@@ -146,7 +146,7 @@ async def test_feedback_is_answered_once_and_its_sender_told(
         ANNA,
         StaffMessageKind.FEEDBACK_ANSWERED,
         "您的反馈已有答复",
-        "/api/v1/me/feedback",
+        "/me/feedback",
     )
     assert told.body == "关于“强制指定平台”的反馈已有答复：已责令整改。"
 
