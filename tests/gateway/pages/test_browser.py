@@ -1,7 +1,10 @@
 """A person in a real browser: Debian's Chromium, driven by Playwright, on the hub and the three vendors'
 simulators served on 127.0.0.1 (the demo's stage). Register with the unit picked region by region, log
 in, open the personal centre, enter ischinese through the consent page and the handoff, and see the
-hours the vendor reports back appear on the hub's training page; enter hnou, whose consent is sent on
+hours the vendor reports back appear on the hub's training page; apply for the certificate too early
+and see what is missing; get the rest of 2021 from ischinese and hnou, tick the records and apply,
+download the certificate's PDF and open its verification page; read the message it brought and send
+feedback; enter hnou, whose consent is sent on
 through the LTI redirects that the consent page's policy must allow; a reset link's page fills its
 token from the link with its one inline script; an operator signs in to the console with their bearer
 token, reconciles ischinese and resolves the record whose webhook was lost. Every page is saved as a
@@ -11,6 +14,7 @@ store is tested on both databases by the pages' other tests."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -30,6 +34,7 @@ from playwright.async_api import (
     expect,
 )
 
+from adapters.hnou.simulator_hours import SimulatedCompletion as SimulatedCompletionAtHnou
 from adapters.ischinese.simulator_hours import SimulatedCompletion
 from config import load_settings
 from gateway.bootstrap import ensure_keyring
@@ -134,6 +139,10 @@ async def test_register_log_in_enter_ischinese_and_see_the_hours_it_reports(
     await _log_in(page, stage.hub_url, camera)
     await _enter_ischinese(page, stage, camera)
     await _see_the_hours_ischinese_reports(page, stage, camera)
+    await _apply_too_early(page, stage.hub_url, camera)
+    await _complete_the_year(stage)
+    await _tick_apply_download_and_verify(page, stage.hub_url, camera)
+    await _read_the_message_and_send_feedback(page, stage.hub_url, camera)
     phone = await chromium.new_context(
         locale="zh-CN",
         viewport=PHONE,
@@ -142,7 +151,12 @@ async def test_register_log_in_enter_ischinese_and_see_the_hours_it_reports(
     )
     await _at_phone_width(await phone.new_page(), stage.hub_url, camera)
 
-    assert camera.complaints == [f"422: {stage.hub_url}/register"]  # the form with faults, and nothing else
+    # The forms with faults and the application too early, and nothing else.
+    assert camera.complaints == [
+        f"422: {stage.hub_url}/register",
+        f"422: {stage.hub_url}/me/certificates",
+        f"422: {stage.hub_url}/me/feedback",
+    ]
     await phone.close()
     await context.close()
 
@@ -210,12 +224,118 @@ async def _see_the_hours_ischinese_reports(page: Page, stage: Stage, camera: Cam
     await camera.shoot(page, "training")
 
 
+async def _apply_too_early(page: Page, hub: str, camera: Camera) -> None:
+    """With 3.5 hours, the application is refused, saying what is missing."""
+    await page.get_by_role("button", name="申请证书").click()
+    await expect(page.get_by_role("heading", name="申请2021年度培训合格证书")).to_be_visible()
+    await camera.shoot(page, "certificate-application")
+    await page.get_by_role("button", name="确认申请").click()
+    await expect(page).to_have_url(f"{hub}/me/certificates")
+    refusal = page.get_by_role("alert")
+    await expect(refusal).to_contain_text("申请未通过：勾选的记录尚未达到年度学时要求")
+    await expect(refusal).to_contain_text("总学时还差86.50学时（要求90.00学时）")
+    await expect(refusal).to_contain_text("尚未完成必修内容：party_history、personnel_policy")
+    await camera.shoot(page, "certificate-refused")
+
+
+async def _complete_the_year(stage: Stage) -> None:
+    """ischinese reports the rest of the year's courses; hnou, by ID number, the personnel-policy course that
+    the rules' third mandatory topic needs and ischinese does not teach."""
+    [account] = stage.ischinese.accounts
+    courses = (
+        ("c-000002", "DS-2021-02", "党史学习教育专题", "public", "20.5"),
+        ("c-000003", "ZY-2021-11", "临床诊疗规范更新", "professional", "30"),
+        ("c-000004", "ZY-2021-12", "医疗质量与安全管理", "professional", "30"),
+    )
+    for day, (completion_id, course_id, title, subject, hours) in enumerate(courses, start=2):
+        completion = stage.ischinese.completion_of(
+            account,
+            completion_id,
+            course_id=course_id,
+            course_title=title,
+            subject=subject,
+            hours=hours,
+            completed_at=datetime(2021, 6, day, 10, 0, tzinfo=BEIJING),
+        )
+        sending = await stage.ischinese.hours.send(stage.ischinese.hours.keep(completion))
+        assert sending.delivered, sending
+    hnou = stage.hnou.hours
+    hnou.keep(
+        SimulatedCompletionAtHnou(
+            record_no="HN2021000001",
+            id_number=ID_NUMBER,
+            name="王芳",
+            course_code="HN-2021-RS01",
+            course_title="人事政策与法规",
+            subject="public",
+            hours="6",
+            completed_at=datetime(2021, 7, 1, 15, 0, tzinfo=BEIJING),
+        )
+    )
+    assert (await hnou.notify("HN2021000001"))[-1] == (200, "SUCCESS")
+
+
+async def _tick_apply_download_and_verify(page: Page, hub: str, camera: Camera) -> None:
+    """The year met: tick every record, apply, download the PDF, open the verification page."""
+    await page.goto(f"{hub}/me/training?year=2021")
+    await expect(page.get_by_role("table").first).to_contain_text("已达标")
+    boxes = page.get_by_role("checkbox")
+    await expect(boxes).to_have_count(5)
+    for box in await boxes.all():
+        await box.check()
+    await camera.shoot(page, "training-ticked")
+    await page.get_by_role("button", name="申请证书").click()
+    await expect(page.get_by_role("table").first).to_contain_text("已达到要求")
+    await page.get_by_role("button", name="确认申请").click()
+    # Issued by this application, or by the review of the year a moment before: listed alike.
+    await expect(page).to_have_url(re.compile(rf"{re.escape(hub)}/me/certificates\?done=(applied|held)"))
+    certificate = page.locator("section.certificate")
+    await expect(certificate.get_by_role("heading")).to_have_text("2021年度培训合格证书 有效")
+    await expect(certificate).to_contain_text("合计 90.00 学时（公共科目 30.00，专业科目 60.00）")
+    await camera.shoot(page, "certificates")
+    async with page.expect_download() as downloading:
+        await certificate.get_by_role("link", name=re.compile("下载证书")).click()
+    download = await downloading.value
+    pdf = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert pdf.startswith(b"%PDF")
+    await certificate.get_by_role("link", name=re.compile("核验页面")).click()
+    await expect(page.get_by_role("heading", name="培训合格证书核验")).to_be_visible()
+    await expect(page.locator("p.notice")).to_contain_text("有效")
+    await camera.shoot(page, "verify")
+
+
+async def _read_the_message_and_send_feedback(page: Page, hub: str, camera: Camera) -> None:
+    await page.goto(f"{hub}/me")
+    await expect(page.get_by_role("link", name="查看消息（1 条未读）")).to_be_visible()
+    await page.get_by_role("link", name="查看消息（1 条未读）").click()
+    message = page.get_by_role("listitem").filter(has_text="2021年度培训合格证书已生成")
+    await expect(message).to_contain_text("未读")
+    await camera.shoot(page, "messages")
+    await message.get_by_role("button", name=re.compile("标为已读")).click()
+    await expect(page.get_by_role("status")).to_have_text("消息已标记为已读。")
+    await expect(page.get_by_text("没有未读消息。")).to_be_visible()
+
+    await page.goto(f"{hub}/me/feedback")
+    await page.get_by_role("button", name="提交反馈").click()
+    await expect(page.locator("#subject-error")).to_have_text("错误：请填写主题")
+    await page.get_by_label("主题").fill("单位强制指定学习平台")
+    await page.get_by_label("反馈内容").fill("本单位要求全体职工只能在一家平台学习，否则不予认定学时。")
+    await page.get_by_role("button", name="提交反馈").click()
+    await expect(page.get_by_role("status")).to_have_text("反馈已提交，答复后会通过站内消息通知您。")
+    await expect(page.get_by_role("listitem").filter(has_text="单位强制指定学习平台")).to_contain_text("等待答复")
+    await camera.shoot(page, "feedback")
+
+
 async def _at_phone_width(page: Page, hub: str, camera: Camera) -> None:
     """Every page fits a phone's width, with the same session; the personal centre and the training page are shot."""
     camera.watch(page)
     for path in (
         "/me/profile",
         "/me/password",
+        "/me/certificates/apply?year=2021",
+        "/me/certificates",
+        "/me/messages",
+        "/me/feedback",
         "/logout",
         "/register?unit=430100-0001",
         "/register/unit?region=430100",

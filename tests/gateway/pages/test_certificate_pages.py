@@ -174,7 +174,7 @@ async def test_an_application_that_meets_the_rules_lists_the_certificate_with_it
     assert "合计 90.50 学时（公共科目 30.00，专业科目 60.50）" in page.text
     assert "本人申请签发" in page.text
     assert re.search(r'<span class="status valid">有效</span>', page.text)
-    links = dict(re.findall(r'<a (?:class="button" )?href="([^"]+)"[^>]*>([^<]+)<', page.text))
+    links = dict(re.findall(r'<a (?:class="[a-z]+" )?href="([^"]+)"[^>]*>([^<]+)<', page.text))
     assert links[f"/api/v1/certificates/{number}.pdf"] == "下载证书（PDF）"
     assert links[f"http://127.0.0.1:8080/verify/{number}"] == "核验页面"
     pdf = await browser.client.get(f"/api/v1/certificates/{number}.pdf")

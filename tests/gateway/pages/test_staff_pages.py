@@ -16,7 +16,10 @@ from .support import PageBrowser
 
 NEW_PASSWORD = "battery9staple"
 ROW = re.compile(
-    "<tr><td>(?:<input [^>]*>)?</td>" + "<td>([^<]*)</td>" * 4 + '<td class="number">([^<]*)</td><td>([^<]*)</td></tr>'
+    "<tr><td>(?:<input [^>]*>)?</td><td>([^<]*)</td>"
+    + '<td class="course">([^<]*)</td>'
+    + "<td>([^<]*)</td>" * 2
+    + '<td class="number">([^<]*)</td><td>([^<]*)</td></tr>'
 )
 REQUIRED = (
     *("id_number", "password", "name", "gender", "phone", "email", "native_place", "education"),
