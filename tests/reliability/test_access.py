@@ -62,6 +62,13 @@ CHECKS = (
     Check("nobody", "GET", "/me/training?year=2021", 303),
     Check("operator", "GET", "/me", 303),
     Check("supervisor", "GET", "/me/training?year=2021", 303),
+    Check("nobody", "GET", "/me/certificates", 303),
+    Check("operator", "GET", "/me/certificates/apply?year=2021", 303),
+    Check("nobody", "POST", "/me/certificates", 303, {"year": 2021, "entry_ids": [1]}),
+    Check("supervisor", "GET", "/me/messages", 303),
+    Check("nobody", "POST", "/me/messages/1/read", 303),
+    Check("auditor", "GET", "/me/feedback", 303),
+    Check("nobody", "POST", "/me/feedback", 303, {"subject": "x", "text": "x"}),
     # Without credentials.
     # reconciliation, quarantine and vendor health: operators only
     Check("auditor", "POST", "/api/v1/discrepancies/1/resolve", 404, {"action": "accept", "reason": "audit"}),
