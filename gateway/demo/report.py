@@ -148,6 +148,7 @@ def show_ways_in(
     hub, program, config = stage.hub_url, _hub_program(), f"--config {settings_file}"
     console.print(f"  the hub      {hub}/healthz  {hub}/openapi.json  {hub}/.well-known/jwks.json")
     console.print(f"  staff pages  {hub}/login  (or register at {hub}/register)")
+    console.print(f"               {hub}/me/training?year={YEAR}  {hub}/me/certificates  {hub}/me/messages")
     if verify_url is not None:
         console.print(f"  a certificate's public verification: {verify_url}")
     examples = _examples(met)

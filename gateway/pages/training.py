@@ -91,8 +91,20 @@ async def training(request: web.Request) -> web.Response:
         "ticked": ticked,
         "kept": _joined(seq for seq in ticked if seq not in on_page),
         "tickable": any(row["counted"] for row in rows),
+        "certificate": await _valid_certificate(request, person_id, year),
     }
     return render_page(request, "staff/training.html", context, audience=Audience.STAFF)
+
+
+async def _valid_certificate(request: web.Request, person_id: PersonId, year: int) -> str | None:
+    """The number of the year's valid certificate, if it has one."""
+    history = await request.app[HUB].certificates.history(person_id)
+    valid = (
+        item.certificate.number
+        for item in history
+        if item.certificate.year == year and item.certificate.status is CertificateStatus.VALID
+    )
+    return next(valid, None)
 
 
 def _rows(request: web.Request, entries: Sequence[Entry]) -> list[dict[str, object]]:

@@ -89,6 +89,7 @@ async def test_every_counted_record_is_ticked_at_first_and_ticks_carry_across_pa
     newest_first = [credit.seq for credit in reversed(credits)]
 
     first = await browser.get("/me/training?year=2021")
+    assert "培训合格证书已签发" not in first.text
     # Untick the second record of page one, then turn to page two, as the pager's button sends the form.
     ticked_on_one = newest_first[2:20]
     kept = _kept(first)
@@ -180,6 +181,8 @@ async def test_an_application_that_meets_the_rules_lists_the_certificate_with_it
     pdf = await browser.client.get(f"/api/v1/certificates/{number}.pdf")
     assert (await pdf.read()).startswith(b"%PDF")
     assert (again.status, again.location) == (303, "/me/certificates?done=held")
+    training = await browser.get("/me/training?year=2021")
+    assert f"2021年度培训合格证书已签发（编号 {number}）" in training.text
     assert len(await browser.hub.certificates.history(person.id)) == 1
     verify = await browser.get(f"/verify/{number}")
     assert "有效" in verify.text
