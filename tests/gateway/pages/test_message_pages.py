@@ -5,11 +5,14 @@ feedback sent from a form whose faults stand beside its fields, listed with its 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
+from gateway.database import create_engine
 from sso.access.model import TokenId
 from sso.messages.model import MessageKind, MessageQuery, NewMessage
 from sso.people.model import Person, PersonId
-from supervision.feedback.model import FEEDBACK_PER_WINDOW_MAX, TEXT_CHARACTERS_MAX
+from supervision.feedback.model import FEEDBACK_PER_WINDOW_MAX, TEXT_CHARACTERS_MAX, FeedbackForm
+from supervision.feedback.store import SqlFeedbackStore
 
 from ...sso.people.forms import ID_NUMBER
 from ..access_support import registration
@@ -145,3 +148,25 @@ async def test_feedback_sent_is_listed_with_its_answer_and_the_days_limit_is_sai
     assert "已责令整改。" in page.text
     assert page.text.count("等待答复") == FEEDBACK_PER_WINDOW_MAX - 1
     assert '<a href="/me/feedback">查看反馈</a>' in messages.text
+
+
+async def test_earlier_feedback_is_paged_newest_first(browser: PageBrowser, database_url: str) -> None:
+    person = await _person(browser)
+    engine = create_engine(database_url)
+    store = SqlFeedbackStore(engine)
+    start = datetime(2021, 3, 1, 2, 0, tzinfo=UTC)
+    # Sent over twelve days, within the day's limit each.
+    for number in range(12):
+        form = FeedbackForm(f"反馈 {number:02d}", "内容", None)
+        moment = start + timedelta(days=number)
+        await store.add(person.id, person.unit_code, form, now=moment, window=timedelta(days=1), count_max=1)
+    await engine.dispose()
+
+    first = await browser.get("/me/feedback")
+    second = await browser.get("/me/feedback?page=2")
+
+    subjects = re.compile(r"<h3>([^<]*)</h3>")
+    assert subjects.findall(first.text) == [f"反馈 {number:02d}" for number in range(11, 1, -1)]
+    assert subjects.findall(second.text) == ["反馈 01", "反馈 00"]
+    assert "第 1 / 2 页（共 12 条）" in first.text
+    assert 'href="/me/feedback?page=2"' in first.text
