@@ -166,27 +166,22 @@ async def apply(request: web.Request) -> web.Response:
     form = await read_form(request)
     year = _year(form.get("year", ""), request)
     ticked = _ids(form.get("entry_ids", "").split(","))
-    certificates, ledger = request.app[HUB].certificates, request.app[HUB].ledger
+    hub = request.app[HUB]
+    errors: dict[str, str]
     try:
-        issued = await certificates.apply(person_id, {"year": year, "entry_ids": ticked})
+        issued = await hub.certificates.apply(person_id, {"year": year, "entry_ids": ticked})
     except RequirementNotMet as refused:
         log.info("certificate_application_refused", person_id=person_id, year=year)
         errors = _refusal_messages(refused.errors, refused.evaluation)
-        return _application_page(
-            request, year, await ledger.entries_of(person_id, year), ticked, errors=errors, status=422
-        )
     except InvalidCertificateRequest:
         errors = {FORM_LEVEL: "请至少勾选一条学时记录后再申请。"}
-        return _application_page(
-            request, year, await ledger.entries_of(person_id, year), ticked, errors=errors, status=422
-        )
     except NoRulesForYear:
         errors = {FORM_LEVEL: f"{year}年度暂无学时要求，无需申请证书。"}
-        return _application_page(
-            request, year, await ledger.entries_of(person_id, year), ticked, errors=errors, status=422
-        )
-    log.info("certificate_applied", person_id=person_id, created=issued.created)
-    raise redirect(f"/me/certificates?done={'applied' if issued.created else 'held'}")
+    else:
+        log.info("certificate_applied", person_id=person_id, created=issued.created)
+        raise redirect(f"/me/certificates?done={'applied' if issued.created else 'held'}")
+    entries = await hub.ledger.entries_of(person_id, year)
+    return _application_page(request, year, entries, ticked, errors=errors, status=422)
 
 
 def _application_page(

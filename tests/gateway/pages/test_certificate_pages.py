@@ -131,6 +131,9 @@ async def test_an_application_short_of_hours_shows_what_is_missing_and_issues_no
         {"year": "2021", "entry_ids": f"{professional.seq},{foreign.seq}"},
         page=f"/me/certificates/apply?{query}",
     )
+    no_rules = await browser.submit(
+        "/me/certificates", {"year": "2020", "entry_ids": str(professional.seq)}, page=f"/me/certificates/apply?{query}"
+    )
     none = await browser.submit(
         "/me/certificates", {"year": "2021", "entry_ids": ""}, page=f"/me/certificates/apply?{query}"
     )
@@ -148,6 +151,8 @@ async def test_an_application_short_of_hours_shows_what_is_missing_and_issues_no
     assert "专业科目还差" not in short.text
     assert "有勾选的记录已被撤销或不属于您本年度" in short.text
     assert "课程 other" not in short.text  # another person's record is not shown
+    assert no_rules.status == 422
+    assert "2020年度暂无学时要求，无需申请证书。" in no_rules.text
     assert none.status == 422
     assert "请至少勾选一条学时记录后再申请。" in none.text
     assert await browser.hub.certificates.history(person.id) == []
