@@ -20,6 +20,7 @@ from gateway.database import create_engine
 from ledger.model import Entry, PersonId, new_credit, new_reversal
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
+from sso.certificates.model import CertificateStatus
 from sso.people.model import Person
 
 from ...sso.people.forms import ID_NUMBER
@@ -210,3 +211,44 @@ async def test_another_persons_certificate_is_neither_listed_nor_downloadable(
     assert item.certificate.number not in page.text
     assert "您还没有培训合格证书" in page.text
     assert pdf.status == 404
+
+
+async def test_the_certificates_are_paged_newest_first_with_the_revoked_ones_marked(browser: PageBrowser) -> None:
+    person = await _person(browser)
+    hub = browser.hub
+    await _credit(hub.ledger, person.id, "pro", "professional", "60", day=0)
+    # Eleven times the year is met and its certificate issued; ten times a record is withdrawn again.
+    for number in range(11):
+        await _credit(hub.ledger, person.id, f"pub-{number:02d}", "public", "30", day=number + 1)
+        await hub.certificates.review_due()
+        if number < 10:
+            await hub.ledger.record(
+                new_reversal(
+                    source="ischinese",
+                    record_id=f"pub-{number:02d}",
+                    reason="撤销",
+                    actor="vendor:ischinese",
+                    payload_hash=hashlib.sha256(f"revoked {number}".encode()).hexdigest(),
+                )
+            )
+            await hub.certificates.review_due()
+    history = await hub.certificates.history(person.id)
+
+    first = await browser.get("/me/certificates")
+    second = await browser.get("/me/certificates?page=2")
+
+    statuses = re.compile(r"<code>([^<]+)</code>.*?<dt>状态</dt><dd>([^<（]+)", re.DOTALL)
+    assert [number for number, _status in statuses.findall(first.text)] == [
+        item.certificate.number for item in history[:10]
+    ]
+    assert [number for number, _status in statuses.findall(second.text)] == [history[10].certificate.number]
+    # Issued within one second, the history's order among them is the numbers' (the store's tie-break).
+    shown = dict(statuses.findall(first.text + second.text))
+    names = {CertificateStatus.VALID: "有效", CertificateStatus.REVOKED: "已撤销"}
+    assert shown == {item.certificate.number: names[item.certificate.status] for item in history}
+    assert sorted(shown.values()) == sorted(["有效", *["已撤销"] * 10])
+    assert "第 1 / 2 页（共 11 条）" in first.text
+    assert 'href="/me/certificates?page=2"' in first.text
+    assert (first.text + second.text).count(
+        "撤销：有培训记录被撤销，2021年度学时已不再达到要求（总学时差30.00学时；公共科目差30.00学时）"
+    ) == 10
