@@ -152,12 +152,13 @@ async def _verify(settings: Settings) -> None:
 def demo(
     once: Annotated[bool, typer.Option("--once", help="Exit when the demonstration has run.")] = False,
     directory: Annotated[Path, typer.Option(help="Where the demonstration keeps its database.")] = Path("var/demo"),
+    staff: Annotated[int | None, typer.Option(help="How many staff take part (30 to 499; 300 unless given).")] = None,
 ) -> None:
     """A complete demonstration on an embedded SQLite database."""
-    from gateway.demo import DemoFailed, run_demo  # noqa: PLC0415  (the demo's imports are needed by this command only)
+    from gateway.demo import STAFF_COUNT, DemoFailed, run_demo  # noqa: PLC0415  (needed by this command only)
 
     try:
-        run_demo(directory, serve_after=not once)
+        run_demo(directory, serve_after=not once, staff_count=STAFF_COUNT if staff is None else staff)
     except DemoFailed as failed:
         raise CommandFailed(str(failed)) from None
 

@@ -4,9 +4,14 @@ the hub made of them.
 - ischinese pushes signed webhooks: accounts linked, completions, a few events lost on the way, a
   revocation that overtakes its completion, a redelivery, a corrected record that conflicts, and a
   completion of a learner the hub never handed over; its listing still shows the lost ones.
-- webtrn serves pages that the hub pulls (``hub pull webtrn``'s logic), through a 429 and a 401.
+- webtrn serves pages that the hub pulls (``hub pull webtrn``'s logic), through a 429 and a 401;
+  a record entered late with its old time stamps stays behind the pull's watermark.
 - hnou posts signed forms (a revocation and an unknown ID number among them), and its daily files
-  fill in the notifications that never went out (``hub pull hnou``'s logic).
+  fill in the notifications that never went out (``hub pull hnou``'s logic), but for a day whose
+  file the hub did not fetch.
+
+What goes astray is the cast's ``Strays``; reconciliation recovers it afterwards. The other mishaps
+befall people other than theirs, so that a recovered record decides its person's year.
 """
 
 from __future__ import annotations
@@ -20,15 +25,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Final, TypeVar
 
-import httpx
 from rich.console import Console
 
 from adapters.hnou.simulator_hours import SimulatedCompletion as SimulatedCompletionAtHnou
 from adapters.ischinese.simulator import Account
-from adapters.ischinese.simulator_hours import LISTING_PATH, HoursSimulator, Sending, SimulatedCompletion
+from adapters.ischinese.simulator_hours import HoursSimulator, Sending, SimulatedCompletion
 from adapters.webtrn.simulator_api import WebtrnApiSimulator
-from gateway.demo.cast import YEAR, Study
-from gateway.demo.handoffs import Arrival
+from gateway.demo.cast import YEAR, Strays, Study
 from gateway.demo.stage import Stage
 from gateway.pulls import describe, pull_counts, store_daily_file
 from ledger.model import BEIJING, Source
@@ -37,11 +40,7 @@ from sso.id_numbers import make_id_number
 __all__ = ["hnou_posts_and_files", "ischinese_pushes", "webtrn_is_pulled"]
 
 SENDS_AT_ONCE: Final = 8
-LOST_EVENTS: Final = 3
 UNNOTIFIED_RECORDS: Final = 3
-LISTING_PER_PAGE: Final = 50
-LISTING_PAGES_MAX: Final = 100
-LISTING_TIMEOUT_SECONDS: Final = 10.0
 WEBTRN_FIRST_ID: Final = 88_001
 REVOKED_ON: Final = datetime(YEAR, 12, 1, 10, 0, tzinfo=BEIJING)
 
@@ -86,12 +85,12 @@ def _tally(sendings: Iterable[Sending]) -> str:
     return ", ".join(f"{count} {status}" for status, count in counts.most_common())
 
 
-def _ischinese_completions(stage: Stage, studies: list[Study]) -> list[SimulatedCompletion]:
+def _ischinese_completions(stage: Stage, studies: list[Study]) -> dict[Study, SimulatedCompletion]:
     vendor = stage.ischinese
     accounts: dict[object, Account] = {account.registration.get("email"): account for account in vendor.accounts}
     ours = [study for study in studies if study.course.vendor == "ischinese"]
-    return [
-        vendor.completion_of(
+    return {
+        study: vendor.completion_of(
             accounts[study.member.email],
             f"c-{number:06d}",
             course_id=study.course.code,
@@ -101,26 +100,38 @@ def _ischinese_completions(stage: Stage, studies: list[Study]) -> list[Simulated
             completed_at=study.completed_at,
         )
         for number, study in enumerate(ours, start=1)
-    ]
+    }
 
 
-async def ischinese_pushes(stage: Stage, arrivals: list[Arrival], studies: list[Study], console: Console) -> None:
+def _spared(studies: dict[Study, Result], strays: Strays) -> list[Result]:
+    """What belongs to people other than those of the strays: the other mishaps befall them."""
+    return [item for study, item in studies.items() if study.member.id_number not in strays.people]
+
+
+async def ischinese_pushes(stage: Stage, studies: list[Study], strays: Strays, console: Console) -> None:
     """ischinese links its accounts and pushes its completions as Standard Webhooks, with mishaps."""
     linked = await stage.ischinese.link_accounts()
     console.print(f"  account.linked for {len(linked)} accounts → {_tally(linked)}")
     completions = _ischinese_completions(stage, studies)
-    delivered = await _push_losing_some_and_overtaking_one(stage.ischinese.hours, completions, console)
-    await _redeliver_correct_and_report_a_stranger(stage.ischinese.hours, delivered, console)
-    await _compare_listing(stage, arrivals, console)
+    lost = [completions[study] for study in strays.ischinese]
+    delivered = await _push_losing_some_and_overtaking_one(
+        stage.ischinese.hours, list(completions.values()), lost, _spared(completions, strays), console
+    )
+    spared = {completion.completion_id for completion in _spared(completions, strays)}
+    corrected = [sending for sending in delivered if sending.event.completion_id in spared]
+    await _redeliver_correct_and_report_a_stranger(stage.ischinese.hours, delivered[0], corrected, console)
 
 
 async def _push_losing_some_and_overtaking_one(
-    hours: HoursSimulator, completions: list[SimulatedCompletion], console: Console
+    hours: HoursSimulator,
+    completions: list[SimulatedCompletion],
+    lost: list[SimulatedCompletion],
+    spared: list[SimulatedCompletion],
+    console: Console,
 ) -> list[Sending]:
-    """Send every completion but a few lost ones; one is revoked, and its revocation arrives first."""
-    lost = _pick(completions, LOST_EVENTS, offset=1)
+    """Send every completion but the lost ones; one is revoked, and its revocation arrives first."""
     hours.lose(*(completion.completion_id for completion in lost))
-    [overtaken] = _pick([completion for completion in completions if completion not in lost], 1, offset=0)
+    [overtaken] = _pick([completion for completion in spared if completion not in lost], 1, offset=0)
     created = {completion.completion_id: hours.keep(completion) for completion in completions}
     revocation = hours.withdraw(overtaken.completion_id, "学习记录异常（挂机刷课），撤销")
 
@@ -139,10 +150,10 @@ async def _push_losing_some_and_overtaking_one(
 
 
 async def _redeliver_correct_and_report_a_stranger(
-    hours: HoursSimulator, delivered: list[Sending], console: Console
+    hours: HoursSimulator, first: Sending, delivered: list[Sending], console: Console
 ) -> None:
     """A redelivery of a stored event, a correction that conflicts, and a learner the hub never handed over."""
-    first, corrected = delivered[0], delivered[len(delivered) // 2]
+    corrected = delivered[len(delivered) // 2]
     again = await hours.send(first.event)
     console.print(
         f"  a redelivery of {first.event.webhook_id} ({first.event.completion_id}), the same webhook-id "
@@ -163,61 +174,37 @@ async def _redeliver_correct_and_report_a_stranger(
     console.print(f"  c-900001, of an account the hub never handed over → {_status(unknown)} (unknown person)")
 
 
-async def _compare_listing(stage: Stage, arrivals: list[Arrival], console: Console) -> None:
-    """Read ischinese's listing as reconciliation will, and name the records the ledger lacks."""
-    url = stage.urls["ischinese"] + LISTING_PATH
-    headers = {"Authorization": f"Bearer {stage.shared.api_key}"}
-    listed: list[dict[str, object]] = []
-    async with httpx.AsyncClient(timeout=LISTING_TIMEOUT_SECONDS) as http:
-        page, total_pages = 1, 1
-        while page <= min(total_pages, LISTING_PAGES_MAX):
-            query = {"year": str(YEAR), "page": str(page), "per_page": str(LISTING_PER_PAGE)}
-            answer = (await http.get(url, params=query, headers=headers)).raise_for_status().json()
-            listed += answer["data"]
-            page, total_pages = page + 1, int(answer["total_pages"])
-    in_ledger = {
-        entry.record_id
-        for arrival in arrivals
-        for entry in await stage.hub.ledger.entries_of(arrival.person_id, YEAR)
-        if entry.source == "ischinese"
-    }
-    missing = [str(record["completion_id"]) for record in listed if record["completion_id"] not in in_ledger]
-    revoked = sum(1 for record in listed if record["status"] == "revoked")
-    console.print(
-        f"  its listing (GET {LISTING_PATH}?year={YEAR}, {total_pages} pages of {LISTING_PER_PAGE}): "
-        f"{len(listed)} records, {revoked} revoked; not in the ledger: {', '.join(missing)}, "
-        "for reconciliation to find"
-    )
-
-
 # ---------------------------------------------------------------- webtrn
 
 
-def _serve_webtrn_completions(stage: Stage, studies: list[Study]) -> list[int]:
-    vendor = stage.webtrn
-    accounts = {account.registration.get("email"): account for account in vendor.accounts}
-    ours = [study for study in studies if study.course.vendor == "webtrn"]
-    record_ids = []
-    for record_id, study in enumerate(ours, start=WEBTRN_FIRST_ID):
-        vendor.complete(
-            accounts[study.member.email],
-            record_id,
-            course_code=study.course.code,
-            course_name=study.course.title,
-            subject=study.course.subject,
-            hours=study.course.hours,
-            finished_at=study.completed_at,
-            updated_at=study.completed_at + timedelta(minutes=3),
-        )
-        record_ids.append(record_id)
-    return record_ids
+def _serve_webtrn_completion(stage: Stage, record_id: int, study: Study) -> None:
+    accounts = {account.registration.get("email"): account for account in stage.webtrn.accounts}
+    stage.webtrn.complete(
+        accounts[study.member.email],
+        record_id,
+        course_code=study.course.code,
+        course_name=study.course.title,
+        subject=study.course.subject,
+        hours=study.course.hours,
+        finished_at=study.completed_at,
+        updated_at=study.completed_at + timedelta(minutes=3),
+    )
 
 
-async def webtrn_is_pulled(stage: Stage, studies: list[Study], console: Console) -> None:
-    """webtrn serves its completions in pages; the hub pulls them as ``hub pull webtrn`` does."""
+async def webtrn_is_pulled(stage: Stage, studies: list[Study], strays: Strays, console: Console) -> None:
+    """webtrn serves its completions in pages; the hub pulls them as ``hub pull webtrn`` does. One
+    record is entered late, with the time stamps of its completion: behind the watermark."""
     api: WebtrnApiSimulator = stage.webtrn.api
-    record_ids = _serve_webtrn_completions(stage, studies)
-    console.print(f"  webtrn serves {len(record_ids)} completions, at most {api.page_size_max} a page")
+    ours = {
+        study: record_id
+        for record_id, study in enumerate(
+            (study for study in studies if study.course.vendor == "webtrn"), WEBTRN_FIRST_ID
+        )
+    }
+    for study, record_id in ours.items():
+        if study != strays.webtrn:
+            _serve_webtrn_completion(stage, record_id, study)
+    console.print(f"  webtrn serves {len(api.items())} completions, at most {api.page_size_max} a page")
     api.answer(429, on_requests=[2], retry_after_seconds=1)
     api.answer(401, on_requests=[3])
     puller = stage.hub.vendors.puller(Source.WEBTRN)
@@ -226,7 +213,14 @@ async def webtrn_is_pulled(stage: Stage, studies: list[Study], console: Console)
         f"  the hub pulls: {describe(pull_counts(report))} in {report.pages} pages, through a 429 on the "
         f"2nd request (it waited the 1 s of Retry-After) and a 401 on the 3rd (a new token, one more try)"
     )
-    [revoked] = _pick(record_ids, 1, offset=2)
+    if strays.webtrn is not None:
+        late = ours[strays.webtrn]
+        _serve_webtrn_completion(stage, late, strays.webtrn)
+        console.print(
+            f"  webtrn's support desk enters {late} late, with the time stamps of its completion on "
+            f"{strays.webtrn.completed_at:%Y-%m-%d}: behind the hub's watermark, no pull will see it"
+        )
+    [revoked] = _pick(_spared(ours, strays), 1, offset=2)
     api.revoke(revoked, updated_at=REVOKED_ON)
     again = await puller.pull()
     watermark = "" if report.read_to is None else f"{report.read_to:%Y-%m-%dT%H:%M:%SZ}"
@@ -240,10 +234,10 @@ async def webtrn_is_pulled(stage: Stage, studies: list[Study], console: Console)
 # ---------------------------------------------------------------- hnou
 
 
-def _keep_hnou_completions(stage: Stage, studies: list[Study]) -> list[str]:
+def _keep_hnou_completions(stage: Stage, studies: list[Study]) -> dict[Study, str]:
     vendor = stage.hnou
     ours = [study for study in studies if study.course.vendor == "hnou"]
-    record_numbers = []
+    record_numbers = {}
     for number, study in enumerate(ours, start=1):
         learner = vendor.tool.accounts[study.member.id_number]
         record_no = f"HN{YEAR}{number:06d}"
@@ -258,20 +252,28 @@ def _keep_hnou_completions(stage: Stage, studies: list[Study]) -> list[str]:
                 completed_at=study.completed_at,
             )
         )
-        record_numbers.append(record_no)
+        record_numbers[study] = record_no
     return record_numbers
 
 
-async def hnou_posts_and_files(stage: Stage, studies: list[Study], console: Console) -> None:
-    """hnou posts a signed form per record; its daily files bring the ones never posted."""
+async def hnou_posts_and_files(stage: Stage, studies: list[Study], strays: Strays, console: Console) -> date | None:
+    """hnou posts a signed form per record; its daily files bring the ones never posted, but for the
+    stray's day, whose file the hub does not fetch. Returns that day."""
     hours = stage.hnou.hours
     record_numbers = _keep_hnou_completions(stage, studies)
-    unposted = _pick(record_numbers, UNNOTIFIED_RECORDS, offset=0)
-    posted = [record_no for record_no in record_numbers if record_no not in unposted]
+    stray = None if strays.hnou is None else record_numbers[strays.hnou]
+    skipped = None if stray is None else hours.records[stray].changed_on
+    spared = _spared(record_numbers, strays)
+    unposted = [
+        record_no
+        for record_no in _pick(spared, UNNOTIFIED_RECORDS, offset=0)
+        if hours.records[record_no].changed_on != skipped
+    ]
+    posted = [record_no for record_no in record_numbers.values() if record_no not in {*unposted, stray}]
     answers = await _at_most(SENDS_AT_ONCE, (hours.notify(record_no) for record_no in posted))
     tries = sum(len(answer) for answer in answers)
     console.print(f"  {len(posted)} signed forms posted → {len(answers)} SUCCESS in {tries} tries")
-    [withdrawn] = _pick(posted, 1, offset=1)
+    [withdrawn] = _pick([record_no for record_no in spared if record_no in posted], 1, offset=1)
     hours.revoke(withdrawn, REVOKED_ON)
     console.print(f"  {withdrawn} revoked (zt=0) → {(await hours.notify(withdrawn))[-1][1]}: a reversal entry")
     stranger = _stranger_at_hnou()
@@ -286,6 +288,12 @@ async def hnou_posts_and_files(stage: Stage, studies: list[Study], console: Cons
     for day in days:
         counts = await store_daily_file(stage.hub.ledger, files, day)
         console.print(f"    hub pull hnou --date {day:%Y%m%d}: {describe(counts)}")
+    if skipped is not None:
+        console.print(
+            f"  {stray}'s notification never went out either, and the morning job did not fetch the file of "
+            f"{skipped:%Y-%m-%d}"
+        )
+    return skipped
 
 
 def _stranger_at_hnou() -> SimulatedCompletionAtHnou:

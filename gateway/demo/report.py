@@ -8,15 +8,19 @@ import sys
 from collections import Counter
 from contextlib import suppress
 from pathlib import Path
+from typing import Final
 
 from rich.console import Console
 from rich.table import Table
 
+from gateway.demo.api import issue_token
 from gateway.demo.cast import PASSWORD, YEAR
 from gateway.demo.handoffs import Arrival
 from gateway.demo.stage import Stage
 from ledger.model import EntryKind, Evaluation, PersonId, format_hours
+from sso.access.model import Role
 from sso.id_numbers import mask_id_number
+from sso.organisation import DepartmentCode
 
 __all__ = [
     "show_balances",
@@ -27,7 +31,12 @@ __all__ = [
     "show_ways_in",
 ]
 
-VENDOR_MARKS = {"ischinese": "思", "webtrn": "网", "hnou": "开"}
+VENDOR_MARKS: Final = {"ischinese": "思", "webtrn": "网", "hnou": "开"}
+SAMPLE_SIZE: Final = 8
+"""People shown by name in a sample table."""
+CONSOLE_SIGN_IN_PATH: Final = "/console/login"
+SUPERVISED_DEPARTMENT: Final = DepartmentCode("430100-personnel")
+"""长沙市人力资源和社会保障局: it oversees the demo's institutions in 长沙市 and 浏阳市."""
 
 
 def _missing(evaluation: Evaluation) -> str:
@@ -47,55 +56,91 @@ def _missing(evaluation: Evaluation) -> str:
 
 
 async def show_balances(stage: Stage, arrivals: list[Arrival], console: Console) -> list[tuple[Arrival, bool]]:
-    """A table of everyone's year; returns who meets it."""
-    table = Table("person", "ID number", "institution", "at", "public", "prof.", "total", "met", "missing")
-    met: list[tuple[Arrival, bool]] = []
-    for arrival in arrivals:
-        evaluation = await stage.hub.ledger.evaluate(arrival.person_id, YEAR)
+    """Everyone's year by institution, what the short ones miss, and a sample of people; returns who meets it."""
+    evaluations = [(arrival, await stage.hub.ledger.evaluate(arrival.person_id, YEAR)) for arrival in arrivals]
+    console.print(_institutions_table(evaluations))
+    short = [evaluation for _arrival, evaluation in evaluations if not evaluation.met]
+    console.print(
+        f"  of the {len(short)} short: {sum(1 for e in short if e.missing_total)} lack hours in all, "
+        f"{sum(1 for e in short if e.missing_public)} public hours, "
+        f"{sum(1 for e in short if e.missing_professional)} professional hours, "
+        f"{sum(1 for e in short if e.missing_topics)} a mandatory topic"
+    )
+    console.print(_sample_table(evaluations))
+    console.print("  at: 思 ischinese (思想天下), 网 webtrn (网梯), 开 hnou (湖南开放大学)")
+    met = [(arrival, evaluation.met) for arrival, evaluation in evaluations]
+    console.print(f"  {sum(1 for _arrival, yes in met if yes)} of {len(met)} people meet {YEAR}")
+    return met
+
+
+def _institutions_table(evaluations: list[tuple[Arrival, Evaluation]]) -> Table:
+    table = Table("institution", "staff", "meet", "short", "hours counted", "per person")
+    by_institution: dict[str, list[Evaluation]] = {}
+    for arrival, evaluation in evaluations:
+        by_institution.setdefault(arrival.member.institution.name, []).append(evaluation)
+    for name, own in by_institution.items():
+        hours = sum(evaluation.earned.total for evaluation in own)
+        met = sum(1 for evaluation in own if evaluation.met)
+        table.add_row(
+            name, str(len(own)), str(met), str(len(own) - met), format_hours(hours), format_hours(hours // len(own))
+        )
+    return table
+
+
+def _sample_table(evaluations: list[tuple[Arrival, Evaluation]]) -> Table:
+    """The first few people who meet the year and the first few who do not."""
+    sample = [pair for pair in evaluations if pair[1].met][: SAMPLE_SIZE // 2]
+    sample += [pair for pair in evaluations if not pair[1].met][: SAMPLE_SIZE - len(sample)]
+    table = Table(
+        "person", "ID number", "institution", "at", "public", "prof.", "total", "met", "missing",
+        title=f"a sample of {len(sample)}",
+    )  # fmt: skip
+    for arrival, evaluation in sample:
         earned = evaluation.earned
         table.add_row(
             arrival.member.name,
             mask_id_number(arrival.member.id_number),
             arrival.member.institution.name,
-            "".join(VENDOR_MARKS[vendor] for vendor in arrival.member.vendors),
+            "".join(VENDOR_MARKS[vendor] for vendor in arrival.member.vendors) or "—",
             format_hours(earned.public),
             format_hours(earned.professional),
             format_hours(earned.total),
             "[green]yes[/green]" if evaluation.met else "[red]no[/red]",
             _missing(evaluation),
         )
-        met.append((arrival, evaluation.met))
-    console.print(table)
-    console.print("  at: 思 ischinese (思想天下), 网 webtrn (网梯), 开 hnou (湖南开放大学)")
-    console.print(f"  {sum(1 for _arrival, yes in met if yes)} of {len(met)} people meet {YEAR}")
-    return met
+    return table
 
 
 async def show_certificates(stage: Stage, met: list[tuple[Arrival, bool]], console: Console) -> str | None:
-    """The certificates of everyone who meets the year, issued by the hub's own reviews; returns
-    the verification URL of the first one, if any."""
+    """How many certificates the hub's own reviews issued, and a sample; returns the verification
+    URL of the first one, if any."""
     certificates = stage.hub.certificates
     await certificates.review_due()  # the worker has likely done it already; a review is idempotent
-    table = Table("person", "certificate", "public", "prof.", "total", "status", "basis")
+    table = Table("person", "certificate", "public", "prof.", "total", "status", "basis", title="a sample")
     first: str | None = None
-    issued = 0
+    statuses: Counter[str] = Counter()
     for arrival, _yes in met:
         for item in await certificates.history(PersonId(arrival.person_id)):
             certificate = item.certificate
-            hours = certificate.facts.hours()
-            table.add_row(
-                arrival.member.name,
-                certificate.number,
-                hours["public"],
-                hours["professional"],
-                hours["total"],
-                certificate.status.value,
-                certificate.basis.value,
-            )
-            issued += 1
+            statuses[certificate.status.value] += 1
             first = first or certificates.verify_url(certificate.number)
+            if table.row_count < SAMPLE_SIZE // 2:
+                hours = certificate.facts.hours()
+                table.add_row(
+                    arrival.member.name,
+                    certificate.number,
+                    hours["public"],
+                    hours["professional"],
+                    hours["total"],
+                    certificate.status.value,
+                    certificate.basis.value,
+                )
     console.print(table)
-    console.print(f"  {issued} certificates issued, each signed with the hub's document-signing key (in the JWKS)")
+    revoked = f", {statuses['revoked']} revoked" if statuses["revoked"] else ""
+    console.print(
+        f"  {statuses['valid']} valid certificates{revoked}, each signed with the hub's document-signing key "
+        "(in the JWKS)"
+    )
     if first is not None:
         console.print(f"  verify one: {first}   (and {first}.json)")
     return first
@@ -113,7 +158,7 @@ async def show_hours_by_vendor(stage: Stage, arrivals: list[Arrival], console: C
             counted[entry.source] += entry.signed_hours
     for source in sorted(credits | reversals):
         console.print(
-            f"  {source:<13} {credits[source]:>3} credits, {reversals[source]} reversals, "
+            f"  {source:<13} {credits[source]:>4} credits, {reversals[source]} reversals, "
             f"{format_hours(counted[source]):>8} h counted"
         )
 
@@ -141,10 +186,10 @@ async def show_held_records(stage: Stage, console: Console) -> None:
     console.print(f"  {len(held)} records wait for an operator; nothing was dropped")
 
 
-def show_ways_in(
+async def show_ways_in(
     stage: Stage, met: list[tuple[Arrival, bool]], settings_file: Path, console: Console, verify_url: str | None
 ) -> None:
-    """The URLs to open, the logins to use and the commands to run against the demo's hub."""
+    """The URLs to open, the logins to use (staff, and console tokens made now) and the commands to run."""
     hub, program, config = stage.hub_url, _hub_program(), f"--config {settings_file}"
     console.print(f"  the hub      {hub}/healthz  {hub}/openapi.json  {hub}/.well-known/jwks.json")
     console.print(f"  staff pages  {hub}/login  (or register at {hub}/register)")
@@ -156,18 +201,21 @@ def show_ways_in(
         verdict = "meets 2021" if yes else "does not meet 2021 yet"
         member = arrival.member
         console.print(f"  sign in as {member.name} ({verdict}): ID number {member.id_number}, password {PASSWORD}")
+    tokens = await _console_tokens(stage)
+    console.print(f"  the console  {hub}{CONSOLE_SIGN_IN_PATH}: paste one of these bearer tokens")
+    for role, (scope, token) in tokens.items():
+        console.print(f"    {role.value:<10} {scope}: {token}")
     if examples:
         arrival = examples[0][0]
         login = json.dumps({"id_number": arrival.member.id_number, "password": PASSWORD})
         console.print(f"    curl -c jar -H 'Content-Type: application/json' -d '{login}' {hub}/api/v1/login")
         console.print(f"    curl -b jar {hub}/api/v1/me")
         console.print(f"    curl -b jar '{hub}/api/v1/me/hours?year={YEAR}'   curl -b jar {hub}/api/v1/me/certificates")
-        console.print(f"    curl -b jar {hub}/api/v1/me/messages")
-        console.print(f"  an operator's token: {program} tokens create --role operator {config}")
         ledger = f"{hub}/api/v1/people/{arrival.person_id}/ledger?year={YEAR}"
-        console.print(f"    curl -H 'Authorization: Bearer <token>' '{ledger}'")
+        console.print(f"    curl -H 'Authorization: Bearer {tokens[Role.OPERATOR][1]}' '{ledger}'")
     console.print(f"  the ledger   {program} ledger verify {config}")
     console.print(f"  trainings    {program} offline list {config}")
+    console.print(f"  reconcile    {program} reconcile ischinese --year {YEAR} {config}")
     console.print(f"  pull again   {program} pull webtrn {config}")
     console.print(f"               {program} pull hnou --date 20211201 {config}")
     listing = f"{stage.urls['ischinese']}/api/v2/completions?year={YEAR}&per_page=5"
@@ -176,6 +224,20 @@ def show_ways_in(
         f"  webtrn's token: curl -u hub:{stage.shared.client_secret} "
         f"-d grant_type=client_credentials -d scope=completions.read {stage.urls['webtrn']}/oauth/token"
     )
+
+
+async def _console_tokens(stage: Stage) -> dict[Role, tuple[str, str]]:
+    """A token for each role of the console, made through the hub's access service: its scope and secret."""
+    organisation = await stage.hub.organisation.organisation()
+    department = organisation.departments[SUPERVISED_DEPARTMENT].name
+    return {
+        Role.OPERATOR: ("the whole province", await issue_token(stage, Role.OPERATOR, name="演示：运维")),
+        Role.SUPERVISOR: (
+            f"{department}, the institutions of its region",
+            await issue_token(stage, Role.SUPERVISOR, name="演示：监管", department=SUPERVISED_DEPARTMENT),
+        ),
+        Role.AUDITOR: ("exports and chain verification", await issue_token(stage, Role.AUDITOR, name="演示：审计")),
+    }
 
 
 def _examples(met: list[tuple[Arrival, bool]]) -> list[tuple[Arrival, bool]]:

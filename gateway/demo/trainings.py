@@ -13,15 +13,14 @@ import httpx
 from openpyxl import Workbook
 from rich.console import Console
 
-from gateway.demo.cast import INSTITUTIONS, YEAR
+from gateway.demo.api import TIMEOUT_SECONDS, answer, bearer, issue_token
+from gateway.demo.cast import HOSPITAL, YEAR
 from gateway.demo.handoffs import Arrival
 from gateway.demo.stage import Stage
-from sso.access.model import Role, TokenRequest, token_request
+from sso.access.model import Role
 
 __all__ = ["CONTINUING_EDUCATION", "continuing_education_is_imported", "offline_training_is_attended"]
 
-HOSPITAL: Final = INSTITUTIONS[0]
-"""湖南省人民医院: its professional trainings go to 湖南省卫生健康委员会."""
 TRAINING: Final[dict[str, object]] = {
     "subject": "professional",
     "organiser": "湖南省医学继续教育培训中心",
@@ -45,43 +44,42 @@ CONTINUING_EDUCATION: Final = (
     ("心血管疾病诊疗新进展", "12", date(YEAR, 5, 20), "专业"),
     ("事业单位人事制度解读", "6", date(YEAR, 6, 2), "公共"),
 )
-"""The projects the import recognises for every other staff member: name, hours, day, subject."""
-TIMEOUT_SECONDS: Final = 30.0
+"""The projects the import recognises for the staff who have continuing education: name, hours, day, subject."""
 
 
 async def offline_training_is_attended(stage: Stage, arrivals: list[Arrival], console: Console) -> None:
     """The hospital files, its department approves, the hospital uploads its attendance."""
-    hospital = await _token(stage, Role.SUPERVISOR, institution=HOSPITAL.code)
-    attendees = [arrival for arrival in arrivals if arrival.member.institution.code == HOSPITAL.code]
+    hospital = bearer(await issue_token(stage, Role.SUPERVISOR, institution=HOSPITAL.code))
+    attendees = [arrival for arrival in arrivals if arrival.member.attends_offline]
     async with httpx.AsyncClient(base_url=stage.hub_url, timeout=TIMEOUT_SECONDS) as http:
         form = {**TRAINING, "head_count": len(attendees)}
-        filing = await _answer(await http.post("/api/v1/offline-trainings", json=form, headers=hospital), 201)
+        filing = await answer(await http.post("/api/v1/offline-trainings", json=form, headers=hospital), 201)
         number, department = filing["number"], filing["department"]
         console.print(
             f"  {HOSPITAL.name} files {number} 「{filing['training_name']}」 ({filing['starts_on']} to "
             f"{filing['ends_on']}, {filing['subject']}): it goes to {department['name']}"
         )
-        approver = await _token(stage, Role.SUPERVISOR, department=department["code"])
-        approved = await _answer(await http.post(f"/api/v1/offline-trainings/{number}/approval", headers=approver), 200)
+        approver = bearer(await issue_token(stage, Role.SUPERVISOR, department=department["code"]))
+        approved = await answer(await http.post(f"/api/v1/offline-trainings/{number}/approval", headers=approver), 200)
         console.print(f"  {department['name']} approves it; evidence {approved['evidence_hash'][:16]}…")
         upload = f"/api/v1/offline-trainings/{number}/attendance"
         mistyped = _attendance(attendees, mistype_first=True)
-        refused = await _answer(await http.post(upload, content=mistyped, headers=hospital), 422)
+        refused = await answer(await http.post(upload, content=mistyped, headers=hospital), 422)
         errors = "; ".join(f"{error['field']}: {error['message']}" for error in refused["errors"])
         console.print(f"  the attendance, GB18030 CSV, with a mistyped name → 422, nothing counted ({errors})")
         corrected = _attendance(attendees, mistype_first=False)
-        counted = await _answer(await http.post(upload, content=corrected, headers=hospital), 201)
+        counted = await answer(await http.post(upload, content=corrected, headers=hospital), 201)
         console.print(f"  corrected → {_counts(counted)}")
-        again = await _answer(await http.post(upload, content=corrected, headers=hospital), 201)
+        again = await answer(await http.post(upload, content=corrected, headers=hospital), 201)
         console.print(f"  the same file again → {_counts(again)}: nothing changes")
 
 
 async def continuing_education_is_imported(stage: Stage, arrivals: list[Arrival], console: Console) -> None:
-    """An operator imports the recognised hours of every other staff member, from an .xlsx sheet."""
-    operator = await _token(stage, Role.OPERATOR)
-    recognised = arrivals[::2]
+    """An operator imports the recognised hours of the staff who have continuing education, from an .xlsx sheet."""
+    operator = bearer(await issue_token(stage, Role.OPERATOR))
+    recognised = [arrival for arrival in arrivals if arrival.member.continuing_education]
     async with httpx.AsyncClient(base_url=stage.hub_url, timeout=TIMEOUT_SECONDS) as http:
-        imported = await _answer(
+        imported = await answer(
             await http.post("/api/v1/continuing-education/imports", content=_sheet(recognised), headers=operator), 201
         )
     console.print(
@@ -116,24 +114,3 @@ def _sheet(people: list[Arrival]) -> bytes:
 
 def _counts(answer: dict[str, Any]) -> str:
     return f"{answer['appended']} counted, {answer['duplicates']} counted before (import {answer['id']})"
-
-
-async def _token(
-    stage: Stage, role: Role, *, department: str | None = None, institution: str | None = None
-) -> dict[str, str]:
-    request: TokenRequest = token_request(
-        await stage.hub.organisation.organisation(), role=role.value, department=department, institution=institution
-    )
-    issued = await stage.hub.access.tokens.issue(request)
-    return {"Authorization": f"Bearer {issued.secret}"}
-
-
-async def _answer(response: httpx.Response, status: int) -> dict[str, Any]:
-    if response.status_code != status:
-        raise httpx.HTTPStatusError(
-            f"{response.request.url} answered {response.status_code}, not {status}",
-            request=response.request,
-            response=response,
-        )
-    document: dict[str, Any] = response.json()
-    return document
