@@ -95,6 +95,9 @@ people study at none (they count on their unit's trainings)."""
 EFFORT_HOURS: Final = (50, 80, 95, 100, 110, 130)
 """How many hours a person sets out to study in the year; the courses taken reach at least that."""
 REQUIRED_HOURS: Final = {"public": Decimal(30), "professional": Decimal(60)}
+LOST_DECIDING: Final = 2
+LOST_OTHERS: Final = 1
+"""ischinese's webhooks lost on the way: some decide their person's year, some do not."""
 SEQUENCE_NUMBERS_MAX: Final = 499
 """An ID number's sequence code is 0–999, two for each person (odd for a man, even for a woman)."""
 
@@ -277,9 +280,9 @@ class Strays:
         return frozenset(study.member.id_number for study in self.studies)
 
 
-def strays(done: Sequence[Study], rules: YearRules, *, deciding_lost: int = 2, other_lost: int = 1) -> Strays:
-    """Who loses what: ``deciding_lost`` of ischinese's webhooks without which their person would miss
-    the year, and ``other_lost`` that decide nothing; at webtrn and at hnou a record that decides a
+def strays(done: Sequence[Study], rules: YearRules) -> Strays:
+    """Who loses what: ``LOST_DECIDING`` of ischinese's webhooks without which their person would miss
+    the year, and ``LOST_OTHERS`` that decide nothing; at webtrn and at hnou a record that decides a
     year where there is one. A deciding record is of a person who meets the year on their online
     studies alone (no continuing education, no offline training), each person losing one record."""
     deciding = _deciding(done, rules)
@@ -293,9 +296,9 @@ def strays(done: Sequence[Study], rules: YearRules, *, deciding_lost: int = 2, o
                 taken.add(study.member.id_number)
         return chosen
 
-    lost = first((study for study in deciding if study.course.vendor == "ischinese"), deciding_lost)
+    lost = first((study for study in deciding if study.course.vendor == "ischinese"), LOST_DECIDING)
     others = [study for study in done if study.course.vendor == "ischinese" and study not in deciding]
-    lost += first(others[len(others) // 3 :], other_lost)
+    lost += first(others[len(others) // 3 :], LOST_OTHERS)
     webtrn = [study for study in done if study.course.vendor == "webtrn"][:-1]  # the last one sets the watermark
     hnou = [study for study in deciding if study.course.vendor == "hnou"]
     late = first([study for study in webtrn if study in deciding] + webtrn, 1)
