@@ -214,3 +214,12 @@ async def test_the_printed_console_tokens_work_in_their_roles_and_scopes(
 
 async def _has_certificate(hub: Hub, person_id: PersonId) -> bool:
     return any(item.certificate.status is CertificateStatus.VALID for item in await hub.certificates.history(person_id))
+
+
+def test_a_staff_count_outside_the_story_is_refused_in_one_line(run_hub: RunHub) -> None:
+    result = run_hub("demo", "--once", "--staff", str(STAFF_COUNT_RANGE.start - 1))
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"hub: error: the demonstration takes {STAFF_COUNT_RANGE.start} to {STAFF_COUNT_RANGE.stop - 1} staff"
+    ]
