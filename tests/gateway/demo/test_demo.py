@@ -37,6 +37,8 @@ from ..conftest import HUB, RunHub
 
 Client = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 
+pytestmark = pytest.mark.xdist_group("demo")  # one worker plays the demo once for all the module's tests
+
 STAFF = STAFF_COUNT_RANGE.start
 DEMO_SECONDS_MAX = 600
 SOURCE_LINE = re.compile(
