@@ -180,7 +180,8 @@ async def _play(stage: Stage, settings_file: Path, staff_count: int, console: Co
     await offline_training_is_attended(stage, arrivals, console)
     await continuing_education_is_imported(stage, arrivals, console)
     console.rule("8. An operator reconciles each vendor with the ledger and resolves what differs")
-    await reconciliation_recovers(stage, arrivals, unfetched, console)
+    recovered = await reconciliation_recovers(stage, arrivals, unfetched, console)
+    brought = [item.arrival for item in recovered if item.met_after and not item.met_before]
 
     console.rule(f"9. Everyone's {YEAR} against the rules: 90 h, 30 public, 60 professional, 3 mandatory topics")
     met = await show_balances(stage, arrivals, console)
@@ -193,7 +194,9 @@ async def _play(stage: Stage, settings_file: Path, staff_count: int, console: Co
     console.rule("13. Held for an operator")
     await show_held_records(stage, console)
     console.rule("14. Try it yourself (invented people: their ID numbers are synthetic)")
-    await show_ways_in(stage, met, settings_file, console, verify_url)
+    await show_ways_in(
+        stage, met, settings_file, console, recovered=brought[0] if brought else None, verify_url=verify_url
+    )
 
 
 async def _staff_arrive(stage: Stage, staff_count: int, console: Console) -> list[Arrival]:

@@ -114,11 +114,12 @@ async def ischinese_pushes(stage: Stage, studies: list[Study], strays: Strays, c
     console.print(f"  account.linked for {len(linked)} accounts → {_tally(linked)}")
     completions = _ischinese_completions(stage, studies)
     lost = [completions[study] for study in strays.ischinese]
+    spared = _spared(completions, strays)
     delivered = await _push_losing_some_and_overtaking_one(
-        stage.ischinese.hours, list(completions.values()), lost, _spared(completions, strays), console
+        stage.ischinese.hours, list(completions.values()), lost, spared, console
     )
-    spared = {completion.completion_id for completion in _spared(completions, strays)}
-    corrected = [sending for sending in delivered if sending.event.completion_id in spared]
+    spared_ids = {completion.completion_id for completion in spared}
+    corrected = [sending for sending in delivered if sending.event.completion_id in spared_ids]
     await _redeliver_correct_and_report_a_stranger(stage.ischinese.hours, delivered[0], corrected, console)
 
 
@@ -129,9 +130,9 @@ async def _push_losing_some_and_overtaking_one(
     spared: list[SimulatedCompletion],
     console: Console,
 ) -> list[Sending]:
-    """Send every completion but the lost ones; one is revoked, and its revocation arrives first."""
+    """Send every completion but the lost ones; one of the spared is revoked, and its revocation arrives first."""
     hours.lose(*(completion.completion_id for completion in lost))
-    [overtaken] = _pick([completion for completion in spared if completion not in lost], 1, offset=0)
+    [overtaken] = _pick(spared, 1, offset=0)
     created = {completion.completion_id: hours.keep(completion) for completion in completions}
     revocation = hours.withdraw(overtaken.completion_id, "学习记录异常（挂机刷课），撤销")
 

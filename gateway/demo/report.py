@@ -187,18 +187,27 @@ async def show_held_records(stage: Stage, console: Console) -> None:
 
 
 async def show_ways_in(
-    stage: Stage, met: list[tuple[Arrival, bool]], settings_file: Path, console: Console, verify_url: str | None
+    stage: Stage,
+    met: list[tuple[Arrival, bool]],
+    settings_file: Path,
+    console: Console,
+    *,
+    recovered: Arrival | None,
+    verify_url: str | None,
 ) -> None:
-    """The URLs to open, the logins to use (staff, and console tokens made now) and the commands to run."""
+    """The URLs to open, the logins to use (staff, and console tokens made now) and the commands to run.
+    The person who meets the year is one whom a recovered record brought over the line, if any."""
     hub, program, config = stage.hub_url, _hub_program(), f"--config {settings_file}"
     console.print(f"  the hub      {hub}/healthz  {hub}/openapi.json  {hub}/.well-known/jwks.json")
     console.print(f"  staff pages  {hub}/login  (or register at {hub}/register)")
     console.print(f"               {hub}/me/training?year={YEAR}  {hub}/me/certificates  {hub}/me/messages")
     if verify_url is not None:
         console.print(f"  a certificate's public verification: {verify_url}")
-    examples = _examples(met)
+    examples = _examples(met, recovered)
     for arrival, yes in examples:
-        verdict = "meets 2021" if yes else "does not meet 2021 yet"
+        verdict = "does not meet 2021 yet"
+        if yes:
+            verdict = "meets 2021" if arrival != recovered else "meets 2021 thanks to a record reconciliation recovered"
         member = arrival.member
         console.print(f"  sign in as {member.name} ({verdict}): ID number {member.id_number}, password {PASSWORD}")
     tokens = await _console_tokens(stage)
@@ -240,9 +249,9 @@ async def _console_tokens(stage: Stage) -> dict[Role, tuple[str, str]]:
     }
 
 
-def _examples(met: list[tuple[Arrival, bool]]) -> list[tuple[Arrival, bool]]:
-    """The first person who meets the year and the first who does not, where there are such people."""
-    first: dict[bool, Arrival] = {}
+def _examples(met: list[tuple[Arrival, bool]], recovered: Arrival | None) -> list[tuple[Arrival, bool]]:
+    """A person who meets the year (``recovered`` if given) and one who does not, where there are such people."""
+    first: dict[bool, Arrival] = {} if recovered is None else {True: recovered}
     for arrival, yes in met:
         first.setdefault(yes, arrival)
     return [(first[yes], yes) for yes in (True, False) if yes in first]

@@ -169,22 +169,31 @@ async def test_every_staff_member_is_in_the_hub(hub_again: TestClient[web.Reques
     assert {member.unit_code for member in members} == {institution.code for institution in INSTITUTIONS}
 
 
-async def test_the_printed_staff_logins_work(
+async def test_the_printed_staff_logins_work_and_one_meets_the_year_by_a_recovered_record(
     played: Played, hub_again: TestClient[web.Request, web.Application]
 ) -> None:
-    logins = SIGN_IN_LINE.findall(played.output)
-    certificates = {}
-    for verdict, id_number, password in logins:
+    hub: Hub = hub_again.app[HUB_KEY]
+    resolved = await hub.reconciliations.discrepancies(DiscrepancyQuery(status=DiscrepancyStatus.RESOLVED, limit=100))
+    recovered_seqs = {seq for item in resolved.items if item.resolution for seq in item.resolution.entry_seqs}
+    seen = {}
+    for verdict, id_number, password in SIGN_IN_LINE.findall(played.output):
         hub_again.session.cookie_jar.clear()
         signed_in = await hub_again.post("/api/v1/login", json={"id_number": id_number, "password": password})
         assert signed_in.status == 200, await signed_in.text()
-        listed = await hub_again.get("/api/v1/me/certificates")
-        assert listed.status == 200
-        certificates[verdict] = await listed.json()
+        certificates = await hub_again.get("/api/v1/me/certificates")
+        hours = await hub_again.get("/api/v1/me/hours", params={"year": "2021"})
+        assert (certificates.status, hours.status) == (200, 200)
+        seen[verdict] = (await certificates.json(), await hours.json())
 
-    assert set(certificates) == {"meets", "does not meet"}
-    assert [item["status"] for item in certificates["meets"]["items"]] == ["valid"]
-    assert certificates["does not meet"]["items"] == []
+    assert set(seen) == {"meets", "does not meet"}
+    certificates, hours = seen["meets"]
+    assert [item["status"] for item in certificates["items"]] == ["valid"]
+    assert hours["met"] is True
+    assert {entry["id"] for entry in hours["entries"]} & recovered_seqs
+    assert "meets 2021 thanks to a record reconciliation recovered" in played.output
+    certificates, hours = seen["does not meet"]
+    assert certificates["items"] == []
+    assert hours["met"] is False
 
 
 async def test_the_printed_console_tokens_work_in_their_roles_and_scopes(
