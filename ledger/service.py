@@ -73,7 +73,7 @@ from ledger.model import (
     sha256_hex,
     utc_text,
 )
-from ledger.store import BalanceMismatch, SqlLedgerStore, SqlLedgerWriter, SqlYearReview
+from ledger.store import BalanceMismatch, SqlLedgerStore, SqlLedgerWriter, SqlYearReview, SqlYearStanding
 
 WRITE_ATTEMPTS_MAX = 8
 RETRY_DELAY_SECONDS_BASE = 0.01
@@ -115,6 +115,37 @@ class YearReview:
 
     async def settle(self) -> None:
         """The year is decided as of the entries read: end its due mark up to them."""
+        await self.stored.settle()
+
+
+@dataclass(frozen=True, slots=True)
+class YearStanding:
+    """A person's year under review as its sums: what ``YearReview`` tells without the entries one
+    by one, for a reviewer that needs only the evaluation and the last entry."""
+
+    rules: YearRules
+    stored: SqlYearStanding
+
+    @property
+    def person_id(self) -> PersonId:
+        return self.stored.person_id
+
+    @property
+    def connection(self) -> AsyncConnection:
+        return self.stored.connection
+
+    @property
+    def last_seq(self) -> int:
+        """The last entry of the year that the review saw; 0 for a year without entries."""
+        return self.stored.last_seq
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """The whole year against its rules."""
+        return evaluate(self.rules, self.stored.earned, self.stored.courses)
+
+    async def settle(self) -> None:
+        """The year is decided as of the entries summed: end its due mark up to them."""
         await self.stored.settle()
 
 
@@ -650,6 +681,14 @@ class Ledger:
         rules = self.rules_for(year)
         async with self._store.reviewing(person_id, year) as review:
             yield YearReview(rules=rules, stored=review)
+
+    @asynccontextmanager
+    async def reviewing_standing(self, person_id: PersonId, year: int) -> AsyncIterator[YearStanding]:
+        """``reviewing`` with the year's sums instead of its entries: the same lock, transaction and
+        evaluation, at the cost of a few rows however many entries the year has."""
+        rules = self.rules_for(year)
+        async with self._store.standing(person_id, year) as standing:
+            yield YearStanding(rules=rules, stored=standing)
 
     async def wait_for_appends(self, timeout_seconds: float) -> None:
         """Return when this process appended entries since the last return, or after ``timeout_seconds``.

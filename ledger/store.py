@@ -516,9 +516,63 @@ class SqlYearReview:
     entries: tuple[Entry, ...]
 
     async def settle(self) -> None:
-        seen = max((entry.seq for entry in self.entries), default=0)
-        await self.connection.execute(
-            delete(DUE).where(DUE.c.person_id == self.person_id, DUE.c.year == self.year, DUE.c.seq <= seen)
+        await _settle(self.connection, self.person_id, self.year, max((entry.seq for entry in self.entries), default=0))
+
+
+@dataclass(frozen=True, slots=True)
+class SqlYearStanding:
+    """A person's year summed up under its review lock, in an open transaction that the reviewer may
+    write in (``connection``): the hours and the ``source:course_code`` keys of its counted credits
+    (those no reversal withdrew), and its last entry; ``settle`` ends the due mark up to that entry."""
+
+    connection: AsyncConnection
+    person_id: PersonId
+    year: int
+    earned: Balance
+    courses: frozenset[str]
+    last_seq: int
+
+    async def settle(self) -> None:
+        await _settle(self.connection, self.person_id, self.year, self.last_seq)
+
+
+async def _settle(connection: AsyncConnection, person_id: PersonId, year: int, seen: int) -> None:
+    await connection.execute(delete(DUE).where(DUE.c.person_id == person_id, DUE.c.year == year, DUE.c.seq <= seen))
+
+
+def _standing_query(person_id: PersonId, year: int) -> Select[Any]:
+    """The year's entries grouped by course and by whether they count (a credit no reversal
+    withdrew): one statement, so one snapshot, whose groups give the hours, the courses and the
+    last entry. A credit is reversed at most once (``uq_ledger_entry_reverses``), so the join
+    repeats no entry."""
+    reversal = ENTRY.alias("reversal")
+    counted = (ENTRY.c.kind == EntryKind.CREDIT.value) & reversal.c.seq.is_(None)
+    return (
+        select(
+            ENTRY.c.subject,
+            ENTRY.c.source,
+            ENTRY.c.course_code,
+            counted.label("counted"),
+            func.sum(ENTRY.c.hours).label("hours"),
+            func.max(ENTRY.c.seq).label("last_seq"),
+        )
+        .select_from(
+            ENTRY.outerjoin(
+                reversal,
+                (reversal.c.reverses_seq == ENTRY.c.seq) & (reversal.c.kind == EntryKind.REVERSAL.value),
+            )
+        )
+        .where(ENTRY.c.person_id == person_id, ENTRY.c.year == year)
+        .group_by(ENTRY.c.subject, ENTRY.c.source, ENTRY.c.course_code, counted)
+    )
+
+
+async def _take_review_lock(connection: AsyncConnection, person_id: PersonId, year: int) -> None:
+    """Reviews of one year take turns: on PostgreSQL a transaction-scoped advisory lock in a key
+    space of its own; on SQLite the transaction began ``IMMEDIATE`` and holds the write lock."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            select(func.pg_advisory_xact_lock(REVIEW_LOCK_SPACE, review_lock_key(person_id, year)))
         )
 
 
@@ -569,14 +623,27 @@ class SqlLedgerStore:
         against entries no other review is deciding on. The chain's lock is not taken: appends go on.
         """
         async with translated_errors(), self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                await connection.execute(
-                    select(func.pg_advisory_xact_lock(REVIEW_LOCK_SPACE, review_lock_key(person_id, year)))
-                )
+            await _take_review_lock(connection, person_id, year)
             result = await connection.execute(
                 select(ENTRY).where(ENTRY.c.person_id == person_id, ENTRY.c.year == year).order_by(ENTRY.c.seq)
             )
             yield SqlYearReview(connection, person_id, year, tuple(entry_from_row(row) for row in result))
+
+    @asynccontextmanager
+    async def standing(self, person_id: PersonId, year: int) -> AsyncIterator[SqlYearStanding]:
+        """``reviewing``, with the year summed up in the database instead of read entry by entry."""
+        async with translated_errors(), self.engine.begin() as connection:
+            await _take_review_lock(connection, person_id, year)
+            hours = {Subject.PUBLIC: 0, Subject.PROFESSIONAL: 0}
+            courses: set[str] = set()
+            last_seq = 0
+            for row in await connection.execute(_standing_query(person_id, year)):
+                last_seq = max(last_seq, row.last_seq)
+                if row.counted:
+                    hours[Subject(row.subject)] += int(row.hours)
+                    courses.add(course_key(Source(row.source), row.course_code))
+            earned = Balance(public=hours[Subject.PUBLIC], professional=hours[Subject.PROFESSIONAL])
+            yield SqlYearStanding(connection, person_id, year, earned, frozenset(courses), last_seq)
 
     async def due_evaluations(self, limit: int) -> list[DueEvaluation]:
         """Up to ``limit`` years due for review, those due the longest first."""

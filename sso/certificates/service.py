@@ -24,7 +24,7 @@ from joserfc import jws
 
 from ledger.errors import NoRulesForYear
 from ledger.model import Balance, DueEvaluation, Evaluation, Hours, PersonId, evaluate_credits, format_hours
-from ledger.service import Ledger, YearReview
+from ledger.service import Ledger, YearReview, YearStanding
 from sso.certificates.errors import CertificateNotFound, RequirementNotMet
 from sso.certificates.model import (
     Certificate,
@@ -183,7 +183,7 @@ class Certificates:
             return None
         issuing: tuple[_Holder, LoadedKey] | None = None
         while True:
-            async with self._ledger.reviewing(due.person_id, due.year) as review:
+            async with self._ledger.reviewing_standing(due.person_id, due.year) as review:
                 valid = await valid_certificate(review.connection, review.person_id, due.year)
                 evaluation = review.evaluation
                 decision = decide(evaluation, valid)
@@ -265,7 +265,12 @@ class Certificates:
     # ------------------------------------------------------------ the decisions' writes
 
     async def _issue(
-        self, review: YearReview, holder: _Holder, key: LoadedKey, basis: CertificateBasis, earned: Balance
+        self,
+        review: YearReview | YearStanding,
+        holder: _Holder,
+        key: LoadedKey,
+        basis: CertificateBasis,
+        earned: Balance,
     ) -> Certificate:
         now = self._clock().astimezone(UTC).replace(microsecond=0)
         facts = SignedFacts(
@@ -304,7 +309,7 @@ class Certificates:
         log.info("certificate_issued", person_id=holder.person_id, year=facts.year, basis=basis.value)
         return certificate
 
-    async def _revoke(self, review: YearReview, valid: Certificate, evaluation: Evaluation) -> None:
+    async def _revoke(self, review: YearStanding, valid: Certificate, evaluation: Evaluation) -> None:
         now = self._clock()
         reason = revocation_reason(evaluation)
         if not await revoke_certificate(review.connection, valid.number, now, reason):

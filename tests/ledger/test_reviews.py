@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.database import create_engine
 from ledger.errors import NoRulesForYear
-from ledger.model import DueEvaluation, PersonId, SequenceNumber, counted_credits, evaluate_credits
+from ledger.model import DueEvaluation, PersonId, Replacement, SequenceNumber, counted_credits, evaluate_credits
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 
@@ -189,3 +189,38 @@ async def _the_second_review_reads_what_the_first_wrote(ledger: Ledger) -> None:
         await first.settle()
     await asyncio.wait_for(waiting, timeout=30)
     assert seen == [0]  # it ran after the first review had committed its settlement
+
+
+async def test_a_years_standing_tells_what_its_entries_tell(
+    ledger: Ledger, make_credit: MakeCredit, make_reversal: MakeReversal
+) -> None:
+    outcomes = await ledger.record_batch(
+        [
+            make_credit("c-1"),
+            make_credit("c-2", course_code="P-1", subject="professional", hours="20"),
+            make_credit("c-3", course_code="P-2", subject="professional", hours="7.5"),
+            make_credit("c-4", course_code="P-2", subject="professional", hours="2"),
+            make_credit("c-5", person_id="person-2", course_code="P-9", subject="professional", hours="40"),
+        ]
+    )
+    await ledger.record(make_reversal("c-2"))
+    (replaced,) = outcomes[2].entries
+    await ledger.record(
+        Replacement(make_credit("c-3", course_code="P-3", subject="professional", hours="6"), replaced.seq, "corrected")
+    )
+    await ledger.record(make_credit("c-6", person_id="person-2", hours="1"))
+
+    async with ledger.reviewing(PersonId("person-1"), 2021) as review:
+        entries_tell = (review.evaluation, review.last_seq)
+    async with ledger.reviewing_standing(PersonId("person-1"), 2021) as standing:
+        assert (standing.evaluation, standing.last_seq) == entries_tell
+        await standing.settle()
+
+    assert entries_tell[0].earned.professional == 200 + 600  # c-2 reversed, c-3 replaced by 6 hours
+    assert await ledger.due_evaluations() == [_due("person-2", 2021, 9)]
+
+
+async def test_the_standing_of_a_year_without_entries_is_empty(ledger: Ledger) -> None:
+    async with ledger.reviewing_standing(PersonId("person-1"), 2021) as standing:
+        assert standing.last_seq == 0
+        assert standing.evaluation == evaluate_credits(RULES_2021, [])
