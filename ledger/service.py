@@ -73,7 +73,14 @@ from ledger.model import (
     sha256_hex,
     utc_text,
 )
-from ledger.store import BalanceMismatch, SqlLedgerStore, SqlLedgerWriter, SqlYearReview, SqlYearStanding
+from ledger.store import (
+    BalanceMismatch,
+    SqlLedgerStore,
+    SqlLedgerWriter,
+    SqlYearReview,
+    SqlYearStanding,
+    settle_standings,
+)
 
 WRITE_ATTEMPTS_MAX = 8
 RETRY_DELAY_SECONDS_BASE = 0.01
@@ -129,6 +136,10 @@ class YearStanding:
     @property
     def person_id(self) -> PersonId:
         return self.stored.person_id
+
+    @property
+    def year(self) -> int:
+        return self.stored.year
 
     @property
     def connection(self) -> AsyncConnection:
@@ -686,9 +697,24 @@ class Ledger:
     async def reviewing_standing(self, person_id: PersonId, year: int) -> AsyncIterator[YearStanding]:
         """``reviewing`` with the year's sums instead of its entries: the same lock, transaction and
         evaluation, at the cost of a few rows however many entries the year has."""
-        rules = self.rules_for(year)
-        async with self._store.standing(person_id, year) as standing:
-            yield YearStanding(rules=rules, stored=standing)
+        async with self.reviewing_standings([(person_id, year)]) as (standing,):
+            yield standing
+
+    @asynccontextmanager
+    async def reviewing_standings(
+        self, years: Sequence[tuple[PersonId, int]]
+    ) -> AsyncIterator[tuple[YearStanding, ...]]:
+        """``reviewing_standing`` of several different years in one transaction, which holds the review
+        lock of each, in the order of ``years``. ``settle_standings`` settles several in one write.
+        Raises ``NoRulesForYear`` before opening anything."""
+        rules = {year: self.rules_for(year) for _person_id, year in years}
+        async with self._store.standings(years) as stored:
+            yield tuple(YearStanding(rules=rules[standing.year], stored=standing) for standing in stored)
+
+    async def settle_standings(self, standings: Sequence[YearStanding]) -> None:
+        """``settle`` each of these years, read in one ``reviewing_standings``, in one write."""
+        if standings:
+            await settle_standings(standings[0].connection, [standing.stored for standing in standings])
 
     async def wait_for_appends(self, timeout_seconds: float) -> None:
         """Return when this process appended entries since the last return, or after ``timeout_seconds``.

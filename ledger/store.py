@@ -30,6 +30,8 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -101,6 +103,7 @@ BALANCE_COLUMNS = ("person_id", "year", "subject", "hours")
 BALANCE_TYPES = (String, Integer, String, BigInteger)
 DUE_COLUMNS = ("person_id", "year", "seq", "due_since")
 RECORD_IDS = ARRAY(String)
+YearKey = tuple[PersonId, int]
 
 
 def entry_from_row(row: Row[Any]) -> Entry:
@@ -533,25 +536,23 @@ class SqlYearStanding:
     last_seq: int
 
     async def settle(self) -> None:
-        await _settle(self.connection, self.person_id, self.year, self.last_seq)
+        await settle_standings(self.connection, [self])
 
 
 async def _settle(connection: AsyncConnection, person_id: PersonId, year: int, seen: int) -> None:
     await connection.execute(delete(DUE).where(DUE.c.person_id == person_id, DUE.c.year == year, DUE.c.seq <= seen))
 
 
-def _standing_query(person_id: PersonId, year: int) -> Select[Any]:
-    """The year's entries grouped by course and by whether they count (a credit no reversal
-    withdrew): one statement, so one snapshot, whose groups give the hours, the courses and the
-    last entry. A credit is reversed at most once (``uq_ledger_entry_reverses``), so the join
-    repeats no entry."""
+def _standing_query(years: Sequence[YearKey]) -> Select[Any]:
+    """The entries of these years grouped by course and by whether they count (a credit no reversal
+    withdrew): one statement, so one snapshot, whose groups give each year's hours, courses and last
+    entry. A credit is reversed at most once (``uq_ledger_entry_reverses``), so the join repeats no entry."""
     reversal = ENTRY.alias("reversal")
     counted = (ENTRY.c.kind == EntryKind.CREDIT.value) & reversal.c.seq.is_(None)
+    grouped = (ENTRY.c.person_id, ENTRY.c.year, ENTRY.c.subject, ENTRY.c.source, ENTRY.c.course_code, counted)
     return (
         select(
-            ENTRY.c.subject,
-            ENTRY.c.source,
-            ENTRY.c.course_code,
+            *grouped[:-1],
             counted.label("counted"),
             func.sum(ENTRY.c.hours).label("hours"),
             func.max(ENTRY.c.seq).label("last_seq"),
@@ -562,18 +563,61 @@ def _standing_query(person_id: PersonId, year: int) -> Select[Any]:
                 (reversal.c.reverses_seq == ENTRY.c.seq) & (reversal.c.kind == EntryKind.REVERSAL.value),
             )
         )
-        .where(ENTRY.c.person_id == person_id, ENTRY.c.year == year)
-        .group_by(ENTRY.c.subject, ENTRY.c.source, ENTRY.c.course_code, counted)
+        .where(tuple_(ENTRY.c.person_id, ENTRY.c.year).in_(list(years)))
+        .group_by(*grouped)
     )
 
 
-async def _take_review_lock(connection: AsyncConnection, person_id: PersonId, year: int) -> None:
-    """Reviews of one year take turns: on PostgreSQL a transaction-scoped advisory lock in a key
-    space of its own; on SQLite the transaction began ``IMMEDIATE`` and holds the write lock."""
-    if connection.dialect.name == "postgresql":
-        await connection.execute(
-            select(func.pg_advisory_xact_lock(REVIEW_LOCK_SPACE, review_lock_key(person_id, year)))
+async def _standings(connection: AsyncConnection, years: Sequence[YearKey]) -> tuple[SqlYearStanding, ...]:
+    hours: dict[YearKey, dict[Subject, int]] = {key: {Subject.PUBLIC: 0, Subject.PROFESSIONAL: 0} for key in years}
+    courses: dict[YearKey, set[str]] = {key: set() for key in years}
+    last_seq = dict.fromkeys(years, 0)
+    for row in await connection.execute(_standing_query(years)):
+        key = (PersonId(row.person_id), row.year)
+        last_seq[key] = max(last_seq[key], row.last_seq)
+        if row.counted:
+            hours[key][Subject(row.subject)] += int(row.hours)
+            courses[key].add(course_key(Source(row.source), row.course_code))
+    return tuple(
+        SqlYearStanding(
+            connection,
+            *key,
+            Balance(public=hours[key][Subject.PUBLIC], professional=hours[key][Subject.PROFESSIONAL]),
+            frozenset(courses[key]),
+            last_seq[key],
         )
+        for key in years
+    )
+
+
+async def settle_standings(connection: AsyncConnection, standings: Sequence[SqlYearStanding]) -> None:
+    """``settle`` for each of these years, in one statement."""
+    if standings:
+        await connection.execute(
+            delete(DUE).where(
+                DUE.c.person_id == bindparam("settled_person_id"),
+                DUE.c.year == bindparam("settled_year"),
+                DUE.c.seq <= bindparam("settled_seq"),
+            ),
+            [
+                {"settled_person_id": item.person_id, "settled_year": item.year, "settled_seq": item.last_seq}
+                for item in standings
+            ],
+        )
+
+
+async def _take_review_locks(connection: AsyncConnection, years: Sequence[YearKey]) -> None:
+    """Reviews of one year take turns: on PostgreSQL each year's transaction-scoped advisory lock, in
+    a key space of its own, taken in the order of the keys so that two transactions reviewing
+    overlapping years never wait for each other in a circle; SQLite's transaction began
+    ``IMMEDIATE`` and holds the write lock."""
+    if connection.dialect.name != "postgresql":
+        return
+    keys = sorted({review_lock_key(person_id, year) for person_id, year in years})
+    await connection.execute(
+        text("SELECT pg_advisory_xact_lock(:space, key) FROM unnest(CAST(:keys AS integer[])) AS key"),
+        {"space": REVIEW_LOCK_SPACE, "keys": keys},
+    )
 
 
 def review_lock_key(person_id: str, year: int) -> int:
@@ -623,27 +667,20 @@ class SqlLedgerStore:
         against entries no other review is deciding on. The chain's lock is not taken: appends go on.
         """
         async with translated_errors(), self.engine.begin() as connection:
-            await _take_review_lock(connection, person_id, year)
+            await _take_review_locks(connection, [(person_id, year)])
             result = await connection.execute(
                 select(ENTRY).where(ENTRY.c.person_id == person_id, ENTRY.c.year == year).order_by(ENTRY.c.seq)
             )
             yield SqlYearReview(connection, person_id, year, tuple(entry_from_row(row) for row in result))
 
     @asynccontextmanager
-    async def standing(self, person_id: PersonId, year: int) -> AsyncIterator[SqlYearStanding]:
-        """``reviewing``, with the year summed up in the database instead of read entry by entry."""
+    async def standings(self, years: Sequence[YearKey]) -> AsyncIterator[tuple[SqlYearStanding, ...]]:
+        """``reviewing`` of several years at once, each summed up in the database instead of read
+        entry by entry: one transaction holding every year's review lock, one read for all of them.
+        The standings come in the order of ``years``, which must not repeat a year."""
         async with translated_errors(), self.engine.begin() as connection:
-            await _take_review_lock(connection, person_id, year)
-            hours = {Subject.PUBLIC: 0, Subject.PROFESSIONAL: 0}
-            courses: set[str] = set()
-            last_seq = 0
-            for row in await connection.execute(_standing_query(person_id, year)):
-                last_seq = max(last_seq, row.last_seq)
-                if row.counted:
-                    hours[Subject(row.subject)] += int(row.hours)
-                    courses.add(course_key(Source(row.source), row.course_code))
-            earned = Balance(public=hours[Subject.PUBLIC], professional=hours[Subject.PROFESSIONAL])
-            yield SqlYearStanding(connection, person_id, year, earned, frozenset(courses), last_seq)
+            await _take_review_locks(connection, years)
+            yield await _standings(connection, years)
 
     async def due_evaluations(self, limit: int) -> list[DueEvaluation]:
         """Up to ``limit`` years due for review, those due the longest first."""

@@ -43,7 +43,13 @@ from sso.certificates.model import (
     ticked_credits,
 )
 from sso.certificates.pdf import CertificatePdf
-from sso.certificates.store import SqlCertificateStore, insert_certificate, revoke_certificate, valid_certificate
+from sso.certificates.store import (
+    SqlCertificateStore,
+    insert_certificate,
+    revoke_certificate,
+    valid_certificate,
+    valid_certificates,
+)
 from sso.errors import UnknownOrganisationCode
 from sso.handoff.keys import LoadedKey
 from sso.handoff.model import DOCUMENT_ALGORITHM, KeyUse
@@ -148,15 +154,22 @@ class Certificates:
 
     async def review_due(self, stop: asyncio.Event | None = None) -> int:
         """Review every year due now, or until ``stop`` is set; returns how many were reviewed. A year
-        whose review fails is logged and stays due, for the next call."""
+        whose review fails is logged and stays due, for the next call.
+
+        A year that becomes due again during the call (appends go on) waits for the next call: under
+        a steady stream of deliveries the reviews come once per round, not back to back."""
         failed: set[tuple[str, int]] = set()
         reviewed = 0
-        while batch := [
-            due
-            for due in await self._ledger.due_evaluations(REVIEWS_PER_ROUND)
-            if (due.person_id, due.year) not in failed
-        ]:
-            for due in batch:
+        more = True
+        while more:
+            listed = await self._ledger.due_evaluations(REVIEWS_PER_ROUND)
+            more = len(listed) == REVIEWS_PER_ROUND  # a full page: more may have been due at the start
+            batch = [due for due in listed if (due.person_id, due.year) not in failed]
+            if not batch or (stop is not None and stop.is_set()):
+                return reviewed
+            unchanged = await self._keep_unchanged(batch)
+            reviewed += len(unchanged)
+            for due in (due for due in batch if (due.person_id, due.year) not in unchanged):
                 if stop is not None and stop.is_set():
                     return reviewed
                 try:
@@ -169,6 +182,36 @@ class Certificates:
                 else:
                     reviewed += 1
         return reviewed
+
+    async def _keep_unchanged(self, batch: list[DueEvaluation]) -> set[tuple[PersonId, int]]:
+        """Review the years of ``batch`` that have rules in one transaction, and settle those whose
+        decision is to keep things as they are (most are); return them. The others (an issue needs
+        the holder and the key read first, a revocation its message) are left for ``review``, and
+        so is every year when the shared review fails."""
+        years = list(dict.fromkeys((due.person_id, due.year) for due in batch if self._has_rules(due.year)))
+        if not years:
+            return set()
+        try:
+            async with self._ledger.reviewing_standings(years) as standings:
+                valid = await valid_certificates(standings[0].connection, years)
+                unchanged = [
+                    standing
+                    for standing in standings
+                    if decide(standing.evaluation, valid.get((standing.person_id, standing.year))) is Decision.KEEP
+                ]
+                await self._ledger.settle_standings(unchanged)
+        # As for one year's review below: the years stay due, and each is reviewed on its own.
+        except Exception:
+            log.exception("certificate_reviews_failed", years=len(years))
+            return set()
+        return {(standing.person_id, standing.year) for standing in unchanged}
+
+    def _has_rules(self, year: int) -> bool:
+        try:
+            self._ledger.rules_for(year)
+        except NoRulesForYear:
+            return False
+        return True
 
     async def review(self, due: DueEvaluation) -> Decision | None:
         """Decide about the certificate of a due year as its entries stand now: issue, revoke or keep.

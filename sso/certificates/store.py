@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, Table, func, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.model import Hours, PersonId
@@ -21,7 +21,13 @@ from sso.certificates.model import (
 )
 from sso.certificates.tables import CertificateDownloadRow, CertificateRow
 
-__all__ = ["SqlCertificateStore", "insert_certificate", "revoke_certificate", "valid_certificate"]
+__all__ = [
+    "SqlCertificateStore",
+    "insert_certificate",
+    "revoke_certificate",
+    "valid_certificate",
+    "valid_certificates",
+]
 
 CERTIFICATES: Final[Table] = CertificateRow.metadata.tables["certificate"]
 DOWNLOADS: Final[Table] = CertificateDownloadRow.metadata.tables["certificate_download"]
@@ -39,6 +45,19 @@ async def valid_certificate(connection: AsyncConnection, person_id: PersonId, ye
     )
     row = (await connection.execute(query)).first()
     return None if row is None else _certificate(row)
+
+
+async def valid_certificates(
+    connection: AsyncConnection, years: Sequence[tuple[PersonId, int]]
+) -> dict[tuple[PersonId, int], Certificate]:
+    """The valid certificate of each of these people's years that has one."""
+    if not years:
+        return {}
+    query = select(CERTIFICATES).where(
+        tuple_(CERTIFICATES.c.person_id, CERTIFICATES.c.year).in_(list(years)),
+        CERTIFICATES.c.status == CertificateStatus.VALID.value,
+    )
+    return {(PersonId(row.person_id), row.year): _certificate(row) for row in await connection.execute(query)}
 
 
 async def insert_certificate(connection: AsyncConnection, certificate: Certificate) -> None:

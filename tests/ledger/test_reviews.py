@@ -224,3 +224,53 @@ async def test_the_standing_of_a_year_without_entries_is_empty(ledger: Ledger) -
     async with ledger.reviewing_standing(PersonId("person-1"), 2021) as standing:
         assert standing.last_seq == 0
         assert standing.evaluation == evaluate_credits(RULES_2021, [])
+
+
+async def test_several_years_reviewed_together_each_tell_their_own_standing(
+    ledger: Ledger, make_credit: MakeCredit, make_reversal: MakeReversal
+) -> None:
+    await ledger.record_batch(
+        [
+            make_credit("c-1"),
+            make_credit("c-2", person_id="person-2", course_code="P-1", subject="professional", hours="2"),
+            make_credit("c-3", person_id="person-2", course_code="P-1", subject="professional", hours="1"),
+        ]
+    )
+    await ledger.record(make_reversal("c-3"))
+    years = [(PersonId("person-2"), 2021), (PersonId("person-3"), 2021), (PersonId("person-1"), 2021)]
+
+    async with ledger.reviewing_standings(years) as standings:
+        told = [(standing.person_id, standing.last_seq, standing.evaluation.earned) for standing in standings]
+        await ledger.settle_standings([standings[0]])
+
+    for person_id, last_seq, earned in told:
+        async with ledger.reviewing(person_id, 2021) as review:
+            assert (review.last_seq, review.evaluation.earned) == (last_seq, earned)
+    assert [last_seq for _person_id, last_seq, _earned in told] == [4, 0, 1]
+    assert await ledger.due_evaluations() == [_due("person-1", 2021, 1)]  # only person-2's year was settled
+
+
+async def test_a_review_of_several_years_holds_each_years_turn_on_postgresql(
+    postgresql_database_url: str, make_credit: MakeCredit
+) -> None:
+    engine: AsyncEngine = create_engine(postgresql_database_url)
+    ledger = Ledger(SqlLedgerStore(engine), {2021: RULES_2021})
+    seen: list[int] = []
+
+    async def one_year() -> None:
+        async with ledger.reviewing(PersonId("person-2"), 2021) as review:
+            seen.append(len(await ledger.due_evaluations()))
+            await review.settle()
+
+    try:
+        await ledger.record_batch([make_credit("c-1"), make_credit("c-2", person_id="person-2")])
+        years = [(PersonId("person-1"), 2021), (PersonId("person-2"), 2021)]
+        async with ledger.reviewing_standings(years) as standings:
+            waiting = asyncio.create_task(one_year())
+            await asyncio.sleep(0.2)  # long enough for the other review to reach its lock, were it free
+            assert seen == []
+            await ledger.settle_standings(standings)
+        await asyncio.wait_for(waiting, timeout=30)
+        assert seen == [0]  # it ran after the shared review had committed its settlements
+    finally:
+        await engine.dispose()
