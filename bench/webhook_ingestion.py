@@ -2,7 +2,9 @@
 committed before the 2xx) against a bare aiohttp endpoint that answers 202 without work, driven
 by the same load generator in the same run, on PostgreSQL.
 
-    python -m bench.webhook_ingestion [--requests 4000] [--concurrency 64 256]
+    python -m bench.webhook_ingestion [--requests 4000] [--concurrency 64 256] [--workers 1]
+
+With ``--workers N`` the hub runs ``hub serve --workers N`` and the bare endpoint as many processes.
 
 Group commit makes the hub's rate grow with the number of senders waiting at once (each commit
 takes all of them), so it is measured at more than one concurrency.
@@ -133,26 +135,37 @@ def _requests(subjects: list[str], count: int, run: str) -> list[Request]:
 
 
 @contextmanager
-def _server(command: list[str], port: int) -> Iterator[None]:
+def _server(command: list[str], port: int, processes: int) -> Iterator[None]:
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603  (our own programs)
     try:
-        asyncio.run(_wait_until_listening(port))
+        asyncio.run(_wait_until_listening(port, processes))
         yield
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-async def _wait_until_listening(port: int) -> None:
-    deadline = time.monotonic() + 30
+async def _wait_until_listening(port: int, processes: int) -> None:
+    """Until every serving process listens: the load's connections, kept alive, are spread between
+    the processes listening when they are opened."""
+    deadline = time.monotonic() + 60
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as _answer:
-                    return
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
+            if _listening_sockets(port) >= processes:
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as _answer:
+                        return
+                except aiohttp.ClientConnectionError:
+                    pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"not {processes} processes listen on port {port}")
+
+
+def _listening_sockets(port: int) -> int:
+    """The IPv4 sockets listening on ``port`` (one per process sharing it with ``SO_REUSEPORT``)."""
+    lines = Path("/proc/net/tcp").read_text(encoding="ascii").splitlines()[1:]
+    fields = [line.split() for line in lines]
+    return sum(1 for field in fields if field[1].endswith(f":{port:04X}") and field[3] == "0A")
 
 
 def _measure(port: int, requests: list[Request], concurrency: int) -> LoadReport:
@@ -173,6 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--workers", type=int, default=1, help="serving processes of the hub and of the bare endpoint")
     arguments = parser.parse_args()
     with scratch_database() as database_url, tempfile.TemporaryDirectory() as directory:
         hub_port, bare_port = _free_port(), _free_port()
@@ -185,17 +199,22 @@ def main() -> None:
         subjects = asyncio.run(_seed_people(settings_file))
         hub = Path(sys.executable).parent / "hub"
         serve = [str(hub), "serve", "--no-scheduler", "--port", str(hub_port), "--config", str(settings_file)]
+        serve += ["--workers", str(arguments.workers)]
+        bare_endpoint = [sys.executable, "-m", "bench.bare_endpoint", str(bare_port), str(arguments.workers)]
         reports = []
         for concurrency in arguments.concurrency:
-            with _server([sys.executable, "-m", "bench.bare_endpoint", str(bare_port)], bare_port):
+            with _server(bare_endpoint, bare_port, arguments.workers):
                 bare = _measure(bare_port, _requests(subjects, arguments.requests, f"bare{concurrency}"), concurrency)
-            with _server(serve, hub_port):
+            with _server(serve, hub_port, arguments.workers):
                 hub_report = _measure(
                     hub_port, _requests(subjects, arguments.requests, f"hub{concurrency}"), concurrency
                 )
             reports.append((concurrency, bare, hub_report))
         stored = asyncio.run(_stored_entries(database_url))
-    print("webhook ingestion on PostgreSQL (ratio = hub / bare, same run; goal >= 0.50)")
+    print(
+        f"webhook ingestion on PostgreSQL, {arguments.workers} serving process(es) each"
+        " (ratio = hub / bare, same run; goal >= 0.50)"
+    )
     for concurrency, bare, hub_report in reports:
         print(f"  {concurrency} concurrent senders")
         for label, report in (("bare 202", bare), ("hub durable", hub_report)):

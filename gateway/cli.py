@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
 from adapters.errors import AdapterError
 from config import Settings, SettingsError, load_settings
 from config.logging import configure_logging
-from gateway.app import create_app
 from gateway.bootstrap import HubNotReady, ensure_keyring, open_hub
 from gateway.commands import CommandFailed
 from gateway.commands import exports as export_commands
@@ -28,6 +26,8 @@ from gateway.commands import trainings as training_commands
 from gateway.database import migrate as migrate_database
 from gateway.jobs import running_scheduler
 from gateway.vendors import VendorNotReady
+from gateway.workers import WORKERS_MAX, serve_workers
+from gateway.workers import serve as serve_one
 from ledger.errors import LedgerError
 from ledger.model import format_hours
 from sso.certificates.service import running_reviews
@@ -82,12 +82,24 @@ def serve(
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="The port to listen on.")] = 8080,
     no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Run no scheduled jobs here.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=WORKERS_MAX,
+            help="Serving processes sharing the port (PostgreSQL only); the first runs the scheduled jobs.",
+        ),
+    ] = 1,
     config: ConfigOption = None,
 ) -> None:
     """Serve the HTTP interface (and the scheduled jobs, unless --no-scheduler)."""
     settings = load_settings(config)
-    # Each route logs what it did; aiohttp's line per request would double the logging cost.
-    web.run_app(create_app(settings, scheduler=not no_scheduler), host=host, port=port, print=None, access_log=None)
+    if workers == 1:
+        serve_one(settings, host=host, port=port, scheduler=not no_scheduler)
+        return
+    code = serve_workers(settings, config, host=host, port=port, workers=workers, scheduler=not no_scheduler)
+    if code:
+        raise CommandFailed("a worker stopped unexpectedly; the others were stopped with it")
 
 
 @app.command()
