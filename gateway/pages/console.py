@@ -1,13 +1,16 @@
 """The operators' console: sign in with a bearer token, the vendors' health, reconciliation and the
 held records, as pages.
 
-An operator signs in by pasting their bearer token once. The hub checks it as the API does and gives
-the browser the console cookie (``hub_console``: the token and the moment of signing in, sealed with
-AES-GCM under the hub's data key, HttpOnly, SameSite=Strict, Path=/console). Every console request
-opens the cookie and checks the token again, so a revoked or expired token ends the console session
-at once; the session also ends ``CONSOLE_SESSION_SECONDS_MAX`` after signing in. Without a console
-session a page sends the browser to the sign-in page; a signed-in member of staff, or a console
-session of another role, gets 404, as on the API.
+Operators, supervisors and auditors sign in here by pasting their bearer token once; the token's role
+decides where they land (``CONSOLE_LANDING``) and which pages they see: this module's are the operators'
+(``signed_in_operator``), ``gateway.pages.supervisors`` the supervisors' (``signed_in_supervisor``) and
+``gateway.pages.auditors`` the auditors' (``signed_in_auditor``). The hub checks the token as the API
+does and gives the browser the console cookie (``hub_console``: the token and the moment of signing
+in, sealed with AES-GCM under the hub's data key, HttpOnly, SameSite=Strict, Path=/console). Every
+console request opens the cookie and checks the token again, so a revoked or expired token ends the
+console session at once; the session also ends ``CONSOLE_SESSION_SECONDS_MAX`` after signing in.
+Without a console session a page sends the browser to the sign-in page; a signed-in member of staff,
+or a console session of another role, gets 404, as on the API.
 
 Forms carry the pages' form token (``gateway.pages.forms``), which is bound to the console cookie too.
 Every action is audited exactly as the API audits it (same action codes, targets, details and actors),
@@ -61,11 +64,16 @@ CONSOLE_SESSION_SECONDS_MAX: Final = 8 * 3600
 CONSOLE_SEAL_CONTEXT: Final = "console.session"
 TOKEN_CHARACTERS_MAX: Final = 256
 LOGIN_PATH: Final = "/console/login"
-CONSOLE_LANDING: Final[Mapping[Role, str]] = {Role.OPERATOR: "/console", Role.SUPERVISOR: "/console/filings"}
-"""Who may sign in to the console, and the page each role lands on."""
+CONSOLE_LANDING: Final[Mapping[Role, str]] = {
+    Role.OPERATOR: "/console",
+    Role.SUPERVISOR: "/console/compliance",
+    Role.AUDITOR: "/console/exports",
+}
+"""Who may sign in to the console, and the page each role lands on (unless sent on from one of its pages)."""
 CONSOLE_AUDIENCES: Final[Mapping[Role, Audience]] = {
     Role.OPERATOR: Audience.OPERATOR,
     Role.SUPERVISOR: Audience.SUPERVISOR,
+    Role.AUDITOR: Audience.AUDITOR,
 }
 VENDOR_NAMES: Final[Mapping[Source, str]] = {
     Source.ISCHINESE: "爱课程（ischinese）",
@@ -114,7 +122,7 @@ FIELD_FAULTS: Final[Mapping[str, str]] = {
     "reason": "请填写理由（不超过500个字符）",
     "body": "表单无法读取，请重新填写后提交",
 }
-_SIGN_IN_REFUSED: Final = "令牌无效、已过期或已撤销，或不能用于运维控制台。"
+_SIGN_IN_REFUSED: Final = "令牌无效、已过期或已撤销。"
 DONE: Final[Mapping[str, str]] = {
     "signed_in": "已登录运维控制台。",
     "started": "对账已开始，刷新本页查看进度。",
@@ -131,8 +139,8 @@ routes = web.RouteTableDef()
 
 
 async def _console_caller(request: web.Request) -> Caller | None:
-    """Whom the console cookie's token admits now, or ``None`` for no cookie, an old or forged one, or a
-    token the hub no longer accepts."""
+    """Whom the console cookie's token admits now (a supervisor with the organisation their scope is read
+    against), or ``None`` for no cookie, an old or forged one, or a token the hub no longer accepts."""
     sealed = console_cookie_of(request)
     if sealed is None:
         return None
@@ -148,7 +156,8 @@ async def _console_caller(request: web.Request) -> Caller | None:
         token = await hub.access.tokens.authenticate(secret)
     except InvalidToken:
         return None
-    return Caller(token_id=token.id, role=token.role, scope=token.scope)
+    organisation = None if token.scope is None else await hub.organisation.organisation()
+    return Caller(token_id=token.id, role=token.role, scope=token.scope, organisation=organisation)
 
 
 async def signed_in_console(request: web.Request, *roles: Role) -> Caller:
@@ -160,6 +169,16 @@ async def signed_in_console(request: web.Request, *roles: Role) -> Caller:
     if caller is None or caller.role not in roles:
         raise PageRefused(404, "找不到该页面", "您要找的页面不存在。")
     return caller
+
+
+async def signed_in_supervisor(request: web.Request) -> Caller:
+    """The supervisor of the console session; without one a 303 to sign in, and 404 for anyone else."""
+    return await signed_in_console(request, Role.SUPERVISOR)
+
+
+async def signed_in_auditor(request: web.Request) -> Caller:
+    """The auditor of the console session; without one a 303 to sign in, and 404 for anyone else."""
+    return await signed_in_console(request, Role.AUDITOR)
 
 
 async def signed_in_operator(request: web.Request) -> Caller:
@@ -210,7 +229,7 @@ async def sign_in(request: web.Request) -> web.Response:
         samesite="Strict",
         secure=hub.settings.hub.base_url.startswith("https://"),
     )
-    log.info("console_signed_in", token_id=token.id)
+    log.info("console_signed_in", token_id=token.id, role=token.role.value)
     raise signed_in
 
 
@@ -230,7 +249,8 @@ def _next_path(text: str | None) -> str | None:
 @routes.get("/console/logout")
 async def sign_out_page(request: web.Request) -> web.Response:
     caller = await signed_in_console(request, *CONSOLE_LANDING)
-    return render_page(request, "console/logout.html", {}, audience=CONSOLE_AUDIENCES[caller.role])
+    context = {"landing": CONSOLE_LANDING[caller.role]}
+    return render_page(request, "console/logout.html", context, audience=CONSOLE_AUDIENCES[caller.role])
 
 
 @routes.post("/console/logout")
@@ -531,12 +551,12 @@ def _operation(summary: str, operation_id: str, **answers: str) -> dict[str, obj
 
 openapi_paths: dict[str, object] = {
     "/console/login": {
-        "get": _operation("The operators' console sign-in page", "consoleSignInPage", _200="The form"),
+        "get": _operation("The console's sign-in page", "consoleSignInPage", _200="The form"),
         "post": _operation(
-            "Sign in with an operator's bearer token (a form); sets the console cookie",
+            "Sign in with an operator's, a supervisor's or an auditor's bearer token (a form); sets the console cookie",
             "consoleSignInForm",
-            _303="Signed in: on to next or /console",
-            _401="A token that is not a live operator's: the form again",
+            _303="Signed in: on to next, or to the role's first page (/console, /console/compliance, /console/exports)",
+            _401="A token the hub does not accept (unknown, expired or revoked): the form again",
             _403=_FORM_REFUSED,
             _422="No token: the form again",
         ),

@@ -77,6 +77,7 @@ class Audience(StrEnum):
     STAFF = "staff"
     OPERATOR = "operator"
     SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,15 @@ NAVIGATION: Final[Mapping[Audience, tuple[NavigationLink, ...]]] = {
         NavigationLink("/console/logout", "退出控制台"),
     ),
     Audience.SUPERVISOR: (
+        NavigationLink("/console/compliance", "达标情况"),
+        NavigationLink("/console/vendor-share", "供应商占比"),
+        NavigationLink("/console/feedback", "反馈"),
         NavigationLink("/console/filings", "线下培训审批"),
+        NavigationLink("/console/logout", "退出控制台"),
+    ),
+    Audience.AUDITOR: (
+        NavigationLink("/console/exports", "台账导出"),
+        NavigationLink("/console/verification", "哈希链校验"),
         NavigationLink("/console/logout", "退出控制台"),
     ),
 }

@@ -458,7 +458,7 @@ async def test_an_operator_signs_in_reconciles_ischinese_and_resolves_the_lost_r
     camera.watch(page)
 
     await page.goto(f"{stage.hub_url}/console")
-    await expect(page.get_by_role("heading", name="运维控制台登录")).to_be_visible()
+    await expect(page.get_by_role("heading", name="控制台登录")).to_be_visible()
     await page.get_by_label("访问令牌").fill(secret)
     await camera.shoot(page, "console-sign-in")
     await page.get_by_role("button", name="登录").click()
@@ -534,10 +534,10 @@ async def _department_approves(stage: Stage, chromium: Browser, camera: Camera, 
     context = await chromium.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
     page = await context.new_page()
     camera.watch(page)
-    await page.goto(f"{stage.hub_url}/console/login")
+    await page.goto(f"{stage.hub_url}/console/filings")
     await page.get_by_label("访问令牌").fill(secret)
     await page.get_by_role("button", name="登录").click()
-    await expect(page).to_have_url(f"{stage.hub_url}/console/filings?done=signed_in")
+    await expect(page).to_have_url(f"{stage.hub_url}/console/filings")
     filing = page.locator("section.filing").filter(has_text=number)
     await expect(filing.get_by_role("button", name=f"批准 {number}")).to_be_visible()
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

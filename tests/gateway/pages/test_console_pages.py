@@ -74,18 +74,18 @@ async def test_an_operator_signs_in_with_their_token_sees_the_vendors_and_signs_
     ]
 
 
-async def test_an_unknown_token_and_another_roles_token_are_refused_alike(browser: PageBrowser) -> None:
-    auditor = await new_token(browser.client, Role.AUDITOR)
+async def test_an_unknown_token_and_a_revoked_one_are_refused_alike(browser: PageBrowser) -> None:
+    revoked = await new_token(browser.client, Role.OPERATOR)
+    tokens = browser.hub.access.tokens
+    await tokens.revoke((await tokens.authenticate(revoked)).id)
     unknown = await sign_in(browser, "hub_" + "x" * 40)
-    refused = await sign_in(browser, auditor)
+    refused = await sign_in(browser, revoked)
     assert unknown.status == refused.status == 401
     assert page_error(unknown) == page_error(refused)
     assert console_cookie(browser) is None
     blank = await sign_in(browser, "  ")
     assert blank.status == 422
-    assert [(entry.action, entry.outcome) for entry in await audit_entries(browser.client)] == [
-        (AuditAction.CONSOLE_SIGNED_IN, AuditOutcome.DENIED)
-    ]
+    assert AuditAction.CONSOLE_SIGNED_IN not in [entry.action for entry in await audit_entries(browser.client)]
 
 
 async def test_a_revoked_token_ends_the_console_session(browser: PageBrowser) -> None:
