@@ -11,6 +11,7 @@ from gateway.pages import filings as filing_pages
 from gateway.pages import messages as messages_pages
 from gateway.pages import password_links as password_link_pages
 from gateway.pages import staff as staff_pages
+from gateway.pages import supervisors as supervisor_pages
 from gateway.pages import training as training_pages
 from gateway.routes import (
     certificates,
@@ -52,5 +53,14 @@ AREAS: tuple[ModuleType, ...] = (
         feedback,
         notices,
     ),
-    *(assets, staff_pages, training_pages, messages_pages, console_pages, filing_pages, password_link_pages),
+    *(
+        assets,
+        staff_pages,
+        training_pages,
+        messages_pages,
+        console_pages,
+        filing_pages,
+        password_link_pages,
+        supervisor_pages,
+    ),
 )

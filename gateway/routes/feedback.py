@@ -78,7 +78,7 @@ async def my_feedback(request: web.Request) -> web.Response:
 async def list_feedback(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.FEEDBACK_LISTED) as note:
-        reach = _reach_of(caller, note)
+        reach = reach_of_caller(caller, note)
         query = parse_query(request.query.items(), _LIST_PARAMETERS, choices=_STATUSES)
         status = None if QueryName.STATUS not in query.values else FeedbackStatus(query.values[QueryName.STATUS])
         note.details["status"] = None if status is None else status.value
@@ -92,7 +92,7 @@ async def answer_feedback(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.FEEDBACK_ANSWERED) as note:
         caller.require(Role.SUPERVISOR)
-        feedback = await _feedback_in_reach(request, caller, note)
+        feedback = await feedback_in_reach(request, caller, note)
         desk = request.app[HUB].supervision.feedback
         answered = await desk.answer(
             feedback.id, await json_object(request, BODY_BYTES_MAX, InvalidSupervisionRequest), by=caller.token_id
@@ -100,7 +100,9 @@ async def answer_feedback(request: web.Request) -> web.Response:
     return web.json_response(feedback_document(answered), headers=NO_STORE)
 
 
-def _reach_of(caller: Caller, note: AuditNote) -> Reach:
+def reach_of_caller(caller: Caller, note: AuditNote) -> Reach:
+    """The institutions a supervisor's scope reaches. Raises ``OutOfReach`` for anyone else, and for a scope
+    whose unit the organisation no longer holds."""
     caller.require(Role.SUPERVISOR)
     if caller.scope is None or caller.organisation is None:
         raise OutOfReach
@@ -113,8 +115,9 @@ def _reach_of(caller: Caller, note: AuditNote) -> Reach:
     return reach
 
 
-async def _feedback_in_reach(request: web.Request, caller: Caller, note: AuditNote) -> Feedback:
-    """The feedback the path names, if the caller's scope reaches its institution; ``OutOfReach`` alike otherwise."""
+async def feedback_in_reach(request: web.Request, caller: Caller, note: AuditNote) -> Feedback:
+    """The feedback the path's ``feedback_id`` names, if the caller's scope reaches its institution;
+    ``OutOfReach`` alike otherwise."""
     text = request.match_info["feedback_id"]
     if _FEEDBACK_ID.fullmatch(text) is None or int(text) > FEEDBACK_ID_MAX:
         note.details["reason"] = "malformed_feedback_id"

@@ -75,7 +75,7 @@ routes = web.RouteTableDef()
 async def compliance(request: web.Request) -> web.StreamResponse:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.COMPLIANCE_READ) as note:
-        report = _report_in_reach(request, caller, note)
+        report = report_in_reach(caller, request.match_info["code"], note)
         query = parse_query(request.query.items(), _REPORT_PARAMETERS, year_required=True, choices=_FORMATS)
         year, report_format = query.training_year, _format(request, query.values.get(QueryName.FORMAT))
         note.details.update(year=year, format=report_format.value)
@@ -95,7 +95,7 @@ async def compliance(request: web.Request) -> web.StreamResponse:
 async def compliance_shortfalls(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.COMPLIANCE_READ) as note:
-        report = _report_in_reach(request, caller, note)
+        report = report_in_reach(caller, request.match_info["code"], note)
         query = parse_query(request.query.items(), _PAGE_PARAMETERS, year_required=True, cursor_parts=2)
         after = None if query.cursor is None else Member(InstitutionCode(query.cursor[0]), PersonId(query.cursor[1]))
         note.details.update(year=query.training_year, part="short")
@@ -116,7 +116,7 @@ async def compliance_shortfalls(request: web.Request) -> web.Response:
 async def vendor_share(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.VENDOR_SHARE_READ) as note:
-        report = _report_in_reach(request, caller, note)
+        report = report_in_reach(caller, request.match_info["code"], note)
         query = parse_query(request.query.items(), _PAGE_PARAMETERS, year_required=True)
         after = None if query.cursor is None else query.cursor[0]
         note.details["year"] = query.training_year
@@ -141,13 +141,14 @@ async def vendor_share(request: web.Request) -> web.Response:
     return web.json_response(document, headers=NO_STORE)
 
 
-def _report_in_reach(request: web.Request, caller: Caller, note: AuditNote) -> Report:
-    """The report on the unit the path names, if the caller is a supervisor whose scope reaches it."""
+def report_in_reach(caller: Caller, code: str, note: AuditNote) -> Report:
+    """The report on the unit ``code``, if the caller is a supervisor whose scope reaches it. Raises
+    ``OutOfReach`` (answered 404) otherwise, for an unknown unit alike."""
     caller.require(Role.SUPERVISOR)
     scope, organisation = caller.scope, caller.organisation
     report = None
     if scope is not None and organisation is not None:
-        report = report_for(organisation, scope, request.match_info["code"])
+        report = report_for(organisation, scope, code)
     if report is None:
         note.details["reason"] = "unknown_or_outside_scope"
         raise OutOfReach
