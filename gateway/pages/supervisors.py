@@ -26,11 +26,11 @@ from aiohttp import web
 
 from gateway.bearer import Caller, audited
 from gateway.keys import HUB
-from gateway.pages.share_charts import BarChart, Part, percent_text, share_bars
 from gateway.pages.console import signed_in_supervisor
 from gateway.pages.forms import FORM_LEVEL, read_form
 from gateway.pages.paging import page_number, paged
 from gateway.pages.rendering import Audience, PageRefused, redirect, render_page
+from gateway.pages.share_charts import BarChart, Part, percent_text, share_bars
 from gateway.problems import STATUS_BY_ERROR
 from gateway.routes.feedback import feedback_in_reach, reach_of_caller
 from gateway.routes.supervision import report_in_reach

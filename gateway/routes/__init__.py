@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from gateway.pages import assets
+from gateway.pages import auditors as auditor_pages
 from gateway.pages import console as console_pages
 from gateway.pages import filings as filing_pages
 from gateway.pages import messages as messages_pages
@@ -62,5 +63,6 @@ AREAS: tuple[ModuleType, ...] = (
         filing_pages,
         password_link_pages,
         supervisor_pages,
+        auditor_pages,
     ),
 )

@@ -8,24 +8,25 @@ breaks off (the client leaves, or the chain breaks under it) never gets a manife
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
 import structlog
 from aiohttp import hdrs, web
 
-from gateway.bearer import audited, authenticate_caller
+from gateway.bearer import AuditNote, Caller, audited, authenticate_caller
 from gateway.keys import HUB
 from gateway.openapi import SecurityScheme, problem_answer, unauthenticated
 from gateway.parameters import year_parameter
 from ledger.errors import ExportNotFound, FieldError
 from ledger.exports.model import ExportFormat
-from ledger.exports.service import ExportRequest
+from ledger.exports.service import ExportRequest, ExportRun
 from sso.access.errors import InvalidAccessRequest
 from sso.access.model import AuditAction, Role, Target, TargetKind
 from sso.errors import UnknownOrganisationCode
 
 NO_STORE: Final = {hdrs.CACHE_CONTROL: "no-store"}
-_EXPORT_ID: Final = re.compile(r"[0-9a-f]{32}", re.ASCII)
+EXPORT_ID: Final = re.compile(r"[0-9a-f]{32}", re.ASCII)
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -37,20 +38,31 @@ async def export_ledger(request: web.Request) -> web.StreamResponse:
     caller = await authenticate_caller(request)
     async with audited(request, caller, AuditAction.LEDGER_EXPORTED, Target(TargetKind.LEDGER, "entries")) as note:
         caller.require(Role.AUDITOR)
-        export_request = await _export_request(request, f"{caller.role.value}:{caller.token_id}")
+        export_request = await parse_export_request(request, request.query, caller)
         run = await hub.exports.begin(export_request)
-        note.details.update(
-            export_id=run.export_id,
-            year=export_request.year,
-            format=export_request.export_format.value,
-            unit=export_request.unit_code,
-            through_seq=run.through_seq,
-        )
+        note_export(note, run)
+    return await stream_export(request, run, f"/api/v1/exports/{run.export_id}/manifest")
+
+
+def note_export(note: AuditNote, run: ExportRun) -> None:
+    """What the audit entry of an export says of it."""
+    note.details.update(
+        export_id=run.export_id,
+        year=run.request.year,
+        format=run.request.export_format.value,
+        unit=run.request.unit_code,
+        through_seq=run.through_seq,
+    )
+
+
+async def stream_export(request: web.Request, run: ExportRun, manifest_path: str) -> web.StreamResponse:
+    """Stream the export as a download; the ``Link`` header names ``manifest_path``, where its manifest will be."""
+    export_request = run.request
     filename = f"ledger-{export_request.year}-{run.export_id}.{export_request.export_format.value}"
     headers: dict[str, str] = {
         hdrs.CONTENT_TYPE: f"{export_request.export_format.media_type}; charset=utf-8",
         hdrs.CONTENT_DISPOSITION: f'attachment; filename="{filename}"',
-        hdrs.LINK: f'</api/v1/exports/{run.export_id}/manifest>; rel="describedby"',
+        hdrs.LINK: f'<{manifest_path}>; rel="describedby"',
         "Export-Through-Seq": str(run.through_seq),
         hdrs.CACHE_CONTROL: "no-store",
     }
@@ -63,8 +75,10 @@ async def export_ledger(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _export_request(request: web.Request, actor: str) -> ExportRequest:
-    query, errors = request.query, list[FieldError]()
+async def parse_export_request(request: web.Request, query: Mapping[str, str], caller: Caller) -> ExportRequest:
+    """The export that ``query`` (``year``, ``format``, optional ``unit``) asks for on behalf of ``caller``.
+    Raises ``InvalidAccessRequest`` listing every field at fault."""
+    actor, errors = f"{caller.role.value}:{caller.token_id}", list[FieldError]()
     try:
         year = year_parameter(query.get("year"))
     except InvalidAccessRequest as error:
@@ -92,7 +106,7 @@ async def export_manifest(request: web.Request) -> web.Response:
     target = Target(TargetKind.EXPORT, export_id[:32])
     async with audited(request, caller, AuditAction.EXPORT_MANIFEST_READ, target):
         caller.require(Role.AUDITOR)
-        manifest = None if not _EXPORT_ID.fullmatch(export_id) else await request.app[HUB].exports.manifest(export_id)
+        manifest = None if not EXPORT_ID.fullmatch(export_id) else await request.app[HUB].exports.manifest(export_id)
         if manifest is None:
             raise ExportNotFound(f"no finished export has the id {export_id[:32]!r}")
     return web.json_response(manifest, headers=NO_STORE)

@@ -34,6 +34,22 @@ class ExportRequest:
     institutions: Collection[str] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """An export as the auditors' list shows it; ``row_count`` and ``finished_at`` are ``None`` until its
+    manifest is signed, and stay so for an export that broke off."""
+
+    export_id: str
+    export_format: ExportFormat
+    year: int
+    unit_code: str | None
+    through_seq: int
+    actor: str
+    started_at: datetime
+    finished_at: datetime | None
+    row_count: int | None
+
+
 @dataclass(slots=True)
 class ExportRun:
     """One export under way: stream ``chunks()`` to its end, then ``signed_manifest`` holds its manifest."""
@@ -135,3 +151,23 @@ class Exports:
             return None
         document: dict[str, object] = json.loads(row.manifest)
         return document
+
+    async def recent(self, count: int) -> list[ExportSummary]:
+        """The ``count`` exports begun last, newest first, finished or not."""
+        summaries = []
+        for row in await self._store.recent(count):
+            manifest = None if row.manifest is None else json.loads(row.manifest)
+            summaries.append(
+                ExportSummary(
+                    export_id=row.id,
+                    export_format=ExportFormat(row.format),
+                    year=row.year,
+                    unit_code=row.unit_code,
+                    through_seq=row.through_seq,
+                    actor=row.actor,
+                    started_at=row.started_at,
+                    finished_at=row.finished_at,
+                    row_count=None if manifest is None else int(manifest["row_count"]),
+                )
+            )
+        return summaries

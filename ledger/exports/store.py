@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import desc, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.exports.tables import LedgerExportRow
@@ -30,3 +30,10 @@ class SqlExportStore:
         async with self.engine.connect() as connection:
             row = (await connection.execute(EXPORT.select().where(EXPORT.c.id == export_id))).one_or_none()
         return None if row is None else LedgerExportRow.model_validate(row._mapping)
+
+    async def recent(self, count: int) -> list[LedgerExportRow]:
+        """The ``count`` exports begun last, newest first."""
+        newest_first = EXPORT.select().order_by(desc(EXPORT.c.started_at), desc(EXPORT.c.id)).limit(count)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(newest_first)).all()
+        return [LedgerExportRow.model_validate(row._mapping) for row in rows]
