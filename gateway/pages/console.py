@@ -123,6 +123,7 @@ FIELD_FAULTS: Final[Mapping[str, str]] = {
     "body": "表单无法读取，请重新填写后提交",
 }
 _SIGN_IN_REFUSED: Final = "令牌无效、已过期或已撤销。"
+FRONT_DOOR: Final = "/console"
 DONE: Final[Mapping[str, str]] = {
     "signed_in": "已登录运维控制台。",
     "started": "对账已开始，刷新本页查看进度。",
@@ -219,7 +220,10 @@ async def sign_in(request: web.Request) -> web.Response:
     sealed = hub.keyring.encrypt(
         json.dumps({"token": secret, "signed_in_at": time.time()}), context=CONSOLE_SEAL_CONTEXT
     )
-    signed_in = redirect(_next_path(form.get("next")) or f"{CONSOLE_LANDING[token.role]}?done=signed_in")
+    next_path = _next_path(form.get("next"))
+    if next_path == FRONT_DOOR:  # where the console's front door leads depends on the role
+        next_path = CONSOLE_LANDING[token.role]
+    signed_in = redirect(next_path or f"{CONSOLE_LANDING[token.role]}?done=signed_in")
     signed_in.set_cookie(
         CONSOLE_COOKIE,
         sealed,
