@@ -15,117 +15,28 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import (
-    Browser,
-    ConsoleMessage,
-    Page,
-    Response,
-    StorageState,
-    ViewportSize,
-    async_playwright,
-    expect,
-)
+from playwright.async_api import Browser, Page, StorageState, expect
 
 from adapters.hnou.simulator_hours import SimulatedCompletion as SimulatedCompletionAtHnou
 from adapters.ischinese.simulator_hours import SimulatedCompletion
-from config import load_settings
-from gateway.bootstrap import ensure_keyring
-from gateway.database import create_engine
-from gateway.demo.stage import ORGANISATION_FILE, Stage, VendorSecrets, bind_sockets, running_stage, settings_text
+from gateway.demo.stage import Stage
 from gateway.sessions import SESSION_COOKIE
 from sso.access.model import token_request
 from sso.handoff import Vendor
-from sso.organisation import load_organisation
-from sso.units.service import OrganisationService
 
 from ...sso.people.forms import ID_NUMBER, PASSWORD, registration_form
 from ...trainings.forms import filing_form
-from ..handoff_support import sqlite_copy
+from .browser_support import DESKTOP, PHONE, Camera
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM: Final = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS: Final = (
-    *("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"),
-    *("--disable-component-update", "--disable-sync", "--lang=zh-CN"),
-)
-DESKTOP: Final[ViewportSize] = {"width": 1280, "height": 900}
-PHONE: Final[ViewportSize] = {"width": 390, "height": 844}
 BEIJING: Final = timezone(timedelta(hours=8))
 NEW_PASSWORD: Final = "battery9staple"
-
-
-@dataclass
-class Camera:
-    """Saves each page as a numbered screenshot, and keeps what went wrong in the browser: the console's
-    complaints (a policy's refusals among them), script errors, and answers of 400 or more."""
-
-    directory: Path
-    taken: list[Path] = field(default_factory=list)
-    complaints: list[str] = field(default_factory=list)
-
-    async def shoot(self, page: Page, name: str) -> None:
-        path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
-        await page.screenshot(path=path, full_page=True)
-        self.taken.append(path)
-
-    def watch(self, page: Page) -> None:
-        page.on("console", self._heard)
-        page.on("pageerror", lambda error: self.complaints.append(f"script: {error}"))
-        page.on("response", self._answered)
-
-    def _heard(self, message: ConsoleMessage) -> None:
-        # Failed loads are judged by their answers below, where their URL is known.
-        if message.type in {"error", "warning"} and not message.text.startswith("Failed to load resource"):
-            self.complaints.append(f"{message.type}: {message.text}")
-
-    def _answered(self, response: Response) -> None:
-        # Chromium asks every site for /favicon.ico; neither the hub nor the simulators have one.
-        if response.status >= 400 and urlsplit(response.url).path != "/favicon.ico":
-            self.complaints.append(f"{response.status}: {response.url}")
-
-
-@pytest.fixture
-async def stage(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Stage]:
-    """The hub and the three simulated vendors, each on a socket of its own on 127.0.0.1."""
-    sockets = bind_sockets(dict.fromkeys(("hub", "ischinese", "webtrn", "hnou"), 0))
-    urls = {name: f"http://127.0.0.1:{listener.getsockname()[1]}" for name, listener in sockets.items()}
-    shared = VendorSecrets.generate()
-    database_url = sqlite_copy(tmp_path, sqlite_template)
-    settings_file = tmp_path / "hub.toml"
-    text = settings_text(urls, database_url, tmp_path / "data.key", ORGANISATION_FILE, shared)
-    settings_file.write_text(text, encoding="utf-8")
-    ensure_keyring(tmp_path / "data.key")
-    engine = create_engine(database_url)
-    await OrganisationService(engine).replace(load_organisation(ORGANISATION_FILE))
-    await engine.dispose()
-    async with running_stage(load_settings(settings_file), sockets, shared, scheduler=False) as running:
-        yield running
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium package")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-def camera(tmp_path: Path) -> Camera:
-    directory = tmp_path / "screenshots"
-    directory.mkdir()
-    return Camera(directory)
 
 
 async def test_register_log_in_enter_ischinese_and_see_the_hours_it_reports(
