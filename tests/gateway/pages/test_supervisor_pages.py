@@ -10,10 +10,12 @@ from html import unescape
 import pytest
 
 from gateway.pages.share_charts import BAR_WIDTH
+from gateway.pages.supervisors import UNITS_PER_PAGE
 from ledger.model import PersonId
-from sso.access.model import AuditAction, AuditOutcome, Role
+from sso.access.model import AuditAction, AuditOutcome, Role, Scope, ScopeKind
 from sso.id_numbers import mask_id_number, normalise_id_number
 from supervision.feedback.model import FeedbackStatus
+from supervision.reports.model import report_for
 
 from ..access_support import audit_entries, new_token
 from ..supervision_support import credit, enrol, id_number, record
@@ -247,3 +249,31 @@ async def test_feedback_in_the_scope_is_answered_through_the_form(browser: PageB
         (AuditAction.FEEDBACK_ANSWERED, AuditOutcome.SUCCEEDED),
         (AuditAction.FEEDBACK_ANSWERED, AuditOutcome.REFUSED),
     ]
+
+
+async def test_a_province_wide_report_is_paged_and_its_chart_shows_the_page(browser: PageBrowser) -> None:
+    organisation = await browser.hub.organisation.organisation()
+    report = report_for(organisation, Scope(ScopeKind.DEPARTMENT, "430000-personnel"), "430000-personnel")
+    assert report is not None
+    units = len(report.regions) + len(report.institutions)
+    pages = -(-units // UNITS_PER_PAGE)
+    await sign_in_as_supervisor(browser, "430000-personnel")
+
+    seen: list[str] = []
+    path: str | None = "/console/compliance?year=2021"
+    while path is not None:
+        page = await browser.get(unescape(path))
+        assert page.status == 200
+        names = re.findall(r'<th scope="row"><a href="[^"]*">([^<]*)</a></th>', page.text)
+        assert len(bar_labels(page)) == len(names) + 1  # the whole unit's bar, then one a row of the page
+        seen += names
+        found = re.search(r'<a href="([^"]*)" rel="next">', page.text)
+        path = None if found is None else found[1]
+    assert len(seen) == units
+    assert f"第 {pages} / {pages} 页（共 {units} 条）" in page.text
+    assert (await browser.get("/console/compliance/short?year=2021&cursor=bm90LWEtY3Vyc29y")).status == 404
+
+
+def bar_labels(answer: Answer) -> list[str]:
+    """The labels of the chart's bars."""
+    return re.findall(r'<g>\s*<text x="0" y="\d+">([^<]*)</text>', answer.text)
