@@ -16,7 +16,7 @@ same figures.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from gateway.bearer import Caller, audited
+from gateway.bearer import AuditNote, Caller, audited
 from gateway.keys import HUB
 from gateway.pages.console import signed_in_supervisor
 from gateway.pages.forms import FORM_LEVEL, read_form
@@ -40,7 +40,7 @@ from sso.access.model import AuditAction
 from sso.errors import UnknownOrganisationCode
 from sso.organisation import InstitutionCode
 from sso.people.model import Member, PersonId
-from supervision.errors import FeedbackAlreadyAnswered, SupervisionError
+from supervision.errors import FeedbackAlreadyAnswered, FieldError, InvalidSupervisionRequest, SupervisionError
 from supervision.feedback.model import ANSWER_CHARACTERS_MAX, FeedbackId, FeedbackStatus
 from supervision.model import decode_cursor, encode_cursor
 from supervision.reports.model import ONLINE_VENDORS, VENDOR_SHARE_LINE, VENDOR_SHARE_STAFF_MIN, Report, Tally
@@ -59,7 +59,7 @@ VENDOR_PARTS: Final[Mapping[Source, Part]] = {
     Source.WEBTRN: Part("网梯", "#8250df"),
     Source.HNOU: Part("湖南开放大学", "#9a6700"),
 }
-UNIT_KINDS: Final[Mapping[str, str]] = {"region": "地区", "department": "部门", "institution": "单位"}
+UNIT_KINDS: Final[Mapping[str, str]] = {"region": "地区", "institution": "单位"}
 STATUS_NAMES: Final[Mapping[FeedbackStatus, str]] = {FeedbackStatus.OPEN: "待答复", FeedbackStatus.ANSWERED: "已答复"}
 DONE: Final[Mapping[str, str]] = {"signed_in": "已登录监管控制台。", "answered": "答复已发送，反馈人会收到站内消息。"}
 _NO_PAGE: Final = "该页不存在，请从第一页重新浏览。"
@@ -84,34 +84,31 @@ class ReportChoice:
 
 @routes.get("/console/compliance")
 async def compliance_page(request: web.Request) -> web.Response:
-    caller = await signed_in_supervisor(request)
-    choice = _choice(request, caller)
-    async with audited(request, caller, AuditAction.COMPLIANCE_READ) as note:
-        report = report_in_reach(caller, choice.unit_code, note)
-        context: dict[str, object] = {"report": report, "choice": choice, "errors": choice.errors}
-        if choice.year is not None:
-            note.details.update(year=choice.year, format="html")
-            summary = await request.app[HUB].supervision.reports.compliance(report, choice.year)
-            note.details["people"] = summary.total.people
-            units = [
-                *((region.code, region.name, "region", tally) for region, tally in summary.regions),
-                *((unit.code, unit.name, "institution", tally) for unit, tally in summary.institutions),
-            ]
-            page = paged(units, page_number(request.query), size=UNITS_PER_PAGE, path=request.path, query=request.query)
-            context |= {
-                "required": {
-                    "total": format_hours(summary.rules.total),
-                    "public": format_hours(summary.rules.public),
-                    "professional": format_hours(summary.rules.professional),
-                    "mandatory": sorted(summary.rules.mandatory),
-                },
-                "total": _tally_row(summary.total),
-                "units": page,
-                "rows": [_unit_row(code, name, kind, tally) for code, name, kind, tally in page.rows],
-                "chart": _compliance_chart(report, summary.total, [(name, tally) for _c, name, _k, tally in page.rows]),
-                "short_url": f"/console/compliance/short?{urlencode({'unit': report.unit.code, 'year': choice.year})}",
-            }
-    return _page(request, "supervisors/compliance.html", context, status=422 if choice.errors else 200)
+    return await _report_page(request, AuditAction.COMPLIANCE_READ, "supervisors/compliance.html", _compliance)
+
+
+async def _compliance(request: web.Request, report: Report, year: int, note: AuditNote) -> dict[str, object]:
+    note.details.update(year=year, format="html")
+    summary = await request.app[HUB].supervision.reports.compliance(report, year)
+    note.details["people"] = summary.total.people
+    units = [
+        *((region.code, region.name, "region", tally) for region, tally in summary.regions),
+        *((unit.code, unit.name, "institution", tally) for unit, tally in summary.institutions),
+    ]
+    page = paged(units, page_number(request.query), size=UNITS_PER_PAGE, path=request.path, query=request.query)
+    return {
+        "required": {
+            "total": format_hours(summary.rules.total),
+            "public": format_hours(summary.rules.public),
+            "professional": format_hours(summary.rules.professional),
+            "mandatory": sorted(summary.rules.mandatory),
+        },
+        "total": _tally_row(summary.total),
+        "units": page,
+        "rows": [_unit_row(code, name, kind, tally) for code, name, kind, tally in page.rows],
+        "chart": _compliance_chart(report, summary.total, [(name, tally) for _c, name, _k, tally in page.rows]),
+        "short_url": f"/console/compliance/short?{urlencode({'unit': report.unit.code, 'year': year})}",
+    }
 
 
 def _unit_row(code: str, name: str, kind: str, tally: Tally) -> dict[str, object]:
@@ -142,31 +139,26 @@ def _compliance_chart(report: Report, total: Tally, units: Sequence[tuple[str, T
 
 @routes.get("/console/compliance/short")
 async def shortfalls_page(request: web.Request) -> web.Response:
-    caller = await signed_in_supervisor(request)
-    choice = _choice(request, caller)
+    return await _report_page(request, AuditAction.COMPLIANCE_READ, "supervisors/shortfalls.html", _shortfalls)
+
+
+async def _shortfalls(request: web.Request, report: Report, year: int, note: AuditNote) -> dict[str, object]:
     cursor = _cursor(request, parts=2)
-    async with audited(request, caller, AuditAction.COMPLIANCE_READ) as note:
-        report = report_in_reach(caller, choice.unit_code, note)
-        context: dict[str, object] = {"report": report, "choice": choice, "errors": choice.errors}
-        if choice.year is not None:
-            after = None if cursor is None else Member(InstitutionCode(cursor[0]), PersonId(cursor[1]))
-            note.details.update(year=choice.year, part="short")
-            reports = request.app[HUB].supervision.reports
-            page = await reports.shortfalls(report, choice.year, after, SHORTFALLS_PER_PAGE)
-            note.details["people"] = len(page.items)
-            kept = {"unit": report.unit.code, "year": str(choice.year)}
-            context |= {
-                "items": page.items,
-                "hours": format_hours,
-                "next_url": None
-                if page.next_after is None
-                else _url(
-                    request, {**kept, "cursor": encode_cursor(page.next_after.unit_code, page.next_after.person_id)}
-                ),
-                "first_url": _url(request, kept) if cursor else None,
-                "summary_url": _url(request, kept, path="/console/compliance"),
-            }
-    return _page(request, "supervisors/shortfalls.html", context, status=422 if choice.errors else 200)
+    after = None if cursor is None else Member(InstitutionCode(cursor[0]), PersonId(cursor[1]))
+    note.details.update(year=year, part="short")
+    page = await request.app[HUB].supervision.reports.shortfalls(report, year, after, SHORTFALLS_PER_PAGE)
+    note.details["people"] = len(page.items)
+    kept = {"unit": report.unit.code, "year": str(year)}
+    following = page.next_after
+    return {
+        "items": page.items,
+        "hours": format_hours,
+        "next_url": None
+        if following is None
+        else _url(request, {**kept, "cursor": encode_cursor(following.unit_code, following.person_id)}),
+        "first_url": _url(request, kept) if cursor else None,
+        "summary_url": _url(request, kept, path="/console/compliance"),
+    }
 
 
 # ---------------------------------------------------------------- vendors' shares
@@ -174,66 +166,89 @@ async def shortfalls_page(request: web.Request) -> web.Response:
 
 @routes.get("/console/vendor-share")
 async def vendor_share_page(request: web.Request) -> web.Response:
+    return await _report_page(request, AuditAction.VENDOR_SHARE_READ, "supervisors/vendor_share.html", _vendor_share)
+
+
+async def _vendor_share(request: web.Request, report: Report, year: int, note: AuditNote) -> dict[str, object]:
+    cursor = _cursor(request, parts=1)
+    note.details["year"] = year
+    reports = request.app[HUB].supervision.reports
+    page = await reports.vendor_shares(report, year, None if cursor is None else cursor[0], INSTITUTIONS_PER_PAGE)
+    note.details["flagged"] = sum(hours.flagged for _institution, hours in page.items)
+    rows = [
+        {
+            "code": institution.code,
+            "name": institution.name,
+            "staff": hours.staff,
+            "online": format_hours(hours.total),
+            "vendors": [
+                (
+                    VENDOR_PARTS[vendor].name,
+                    format_hours(hours.by_vendor.get(vendor, 0)),
+                    "—" if hours.total <= 0 else percent_text(hours.by_vendor.get(vendor, 0), hours.total),
+                )
+                for vendor in ONLINE_VENDORS
+            ],
+            "dominant": None if hours.dominant_vendor is None else VENDOR_PARTS[hours.dominant_vendor].name,
+            "flagged": hours.flagged,
+        }
+        for institution, hours in page.items
+    ]
+    bars = [
+        (institution.name, [hours.by_vendor.get(vendor, 0) for vendor in ONLINE_VENDORS])
+        for institution, hours in page.items
+    ]
+    numerator, denominator = VENDOR_SHARE_LINE
+    kept = {"unit": report.unit.code, "year": str(year)}
+    return {
+        "rows": rows,
+        "vendor_names": [VENDOR_PARTS[vendor].name for vendor in ONLINE_VENDORS],
+        "staff_min": VENDOR_SHARE_STAFF_MIN,
+        "line_percent": percent_text(numerator, denominator),
+        "chart": share_bars(
+            "各单位在线学时的供应商占比",
+            f"每条为一个单位的在线学时中各供应商所占比例，虚线为{percent_text(numerator, denominator)}%；"
+            "灰色表示该单位没有在线学时。下表列出相同的数字。",
+            tuple(VENDOR_PARTS[vendor] for vendor in ONLINE_VENDORS),
+            bars,
+            unit="学时",
+            amount_text=format_hours,
+            line=VENDOR_SHARE_LINE,
+            line_label=f"{percent_text(numerator, denominator).removesuffix('.00')}%",
+        ),
+        "next_url": None
+        if page.next_after is None
+        else _url(request, {**kept, "cursor": encode_cursor(page.next_after)}),
+        "first_url": _url(request, kept) if cursor else None,
+    }
+
+
+ReportPart = Callable[[web.Request, Report, int, AuditNote], Awaitable[dict[str, object]]]
+
+
+async def _report_page(request: web.Request, action: AuditAction, template: str, part: ReportPart) -> web.Response:
+    """A report's page on the unit and year the query asks for, audited as the API audits the report: a unit
+    outside the supervisor's scope is the not-found page, a year without rules the page with its error."""
     caller = await signed_in_supervisor(request)
     choice = _choice(request, caller)
-    cursor = _cursor(request, parts=1)
-    async with audited(request, caller, AuditAction.VENDOR_SHARE_READ) as note:
-        report = report_in_reach(caller, choice.unit_code, note)
-        context: dict[str, object] = {"report": report, "choice": choice, "errors": choice.errors}
-        if choice.year is not None:
-            note.details["year"] = choice.year
-            reports = request.app[HUB].supervision.reports
-            page = await reports.vendor_shares(
-                report, choice.year, None if cursor is None else cursor[0], INSTITUTIONS_PER_PAGE
-            )
-            note.details["flagged"] = sum(hours.flagged for _institution, hours in page.items)
-            rows = [
-                {
-                    "code": institution.code,
-                    "name": institution.name,
-                    "staff": hours.staff,
-                    "online": format_hours(hours.total),
-                    "vendors": [
-                        (
-                            VENDOR_PARTS[vendor].name,
-                            format_hours(hours.by_vendor.get(vendor, 0)),
-                            "—" if hours.total <= 0 else percent_text(hours.by_vendor.get(vendor, 0), hours.total),
-                        )
-                        for vendor in ONLINE_VENDORS
-                    ],
-                    "dominant": None if hours.dominant_vendor is None else VENDOR_PARTS[hours.dominant_vendor].name,
-                    "flagged": hours.flagged,
-                }
-                for institution, hours in page.items
-            ]
-            bars = [
-                (institution.name, [hours.by_vendor.get(vendor, 0) for vendor in ONLINE_VENDORS])
-                for institution, hours in page.items
-            ]
-            numerator, denominator = VENDOR_SHARE_LINE
-            kept = {"unit": report.unit.code, "year": str(choice.year)}
-            context |= {
-                "rows": rows,
-                "vendor_names": [VENDOR_PARTS[vendor].name for vendor in ONLINE_VENDORS],
-                "staff_min": VENDOR_SHARE_STAFF_MIN,
-                "line_percent": percent_text(numerator, denominator),
-                "chart": share_bars(
-                    "各单位在线学时的供应商占比",
-                    f"每条为一个单位的在线学时中各供应商所占比例，虚线为{percent_text(numerator, denominator)}%；"
-                    "灰色表示该单位没有在线学时。下表列出相同的数字。",
-                    tuple(VENDOR_PARTS[vendor] for vendor in ONLINE_VENDORS),
-                    bars,
-                    unit="学时",
-                    amount_text=format_hours,
-                    line=VENDOR_SHARE_LINE,
-                    line_label=f"{percent_text(numerator, denominator).removesuffix('.00')}%",
-                ),
-                "next_url": None
-                if page.next_after is None
-                else _url(request, {**kept, "cursor": encode_cursor(page.next_after)}),
-                "first_url": _url(request, kept) if cursor else None,
-            }
-    return _page(request, "supervisors/vendor_share.html", context, status=422 if choice.errors else 200)
+    report = None
+    context: dict[str, object] = {}
+    try:
+        async with audited(request, caller, action) as note:
+            report = report_in_reach(caller, choice.unit_code, note)
+            context = await part(request, report, _year_of(choice), note)
+    except OutOfReach:
+        raise PageRefused(404, "找不到该单位", "没有这个单位，或它不在您的监管范围内。") from None
+    except InvalidSupervisionRequest:
+        return _page(request, template, {"report": report, "choice": choice, "errors": choice.errors}, status=422)
+    return _page(request, template, {"report": report, "choice": choice, "errors": {}, **context})
+
+
+def _year_of(choice: ReportChoice) -> int:
+    """The year of the report. Raises ``InvalidSupervisionRequest`` for a year without rules."""
+    if choice.year is None:
+        raise InvalidSupervisionRequest([FieldError("year", "has no rules")])
+    return choice.year
 
 
 # ---------------------------------------------------------------- feedback
@@ -275,11 +290,14 @@ async def _feedback_page(
     if cursor is not None and not (cursor[0].isascii() and cursor[0].isdigit()):
         raise PageRefused(404, "找不到该页面", _NO_PAGE)
     before = None if cursor is None else FeedbackId(int(cursor[0]))
-    async with audited(request, caller, AuditAction.FEEDBACK_LISTED) as note:
-        reach = reach_of_caller(caller, note)
-        note.details["status"] = None if shown is None else shown.value
-        page = await request.app[HUB].supervision.feedback.within(reach, shown, before, FEEDBACK_PER_PAGE)
-        note.details["items"] = len(page.items)
+    try:
+        async with audited(request, caller, AuditAction.FEEDBACK_LISTED) as note:
+            reach = reach_of_caller(caller, note)
+            note.details["status"] = None if shown is None else shown.value
+            page = await request.app[HUB].supervision.feedback.within(reach, shown, before, FEEDBACK_PER_PAGE)
+            note.details["items"] = len(page.items)
+    except OutOfReach:  # the scope's unit left the organisation at an import
+        raise PageRefused(404, "找不到该页面", "您的监管范围已不在本平台的组织机构中。") from None
     kept = {} if shown is None else {"status": shown.value}
     context = {
         "shown": "all" if shown is None else shown.value,
@@ -330,9 +348,10 @@ def _choice(request: web.Request, caller: Caller) -> ReportChoice:
     text = request.query.get("year")
     if text is None:
         this_year = datetime.now(BEIJING).year
-        year = this_year if this_year in rules or not rules else max(rules)
-        return ReportChoice(unit_code, year if year in rules else None, years, {})
-    if text.isascii() and text.isdigit() and len(text) == 4 and int(text) in rules:
+        year = this_year if this_year in rules else max(rules, default=None)
+        if year is not None:
+            return ReportChoice(unit_code, year, years, {})
+    elif text.isascii() and text.isdigit() and len(text) == 4 and int(text) in rules:
         return ReportChoice(unit_code, int(text), years, {})
     return ReportChoice(unit_code, None, years, {"year": _YEAR_FAULT})
 

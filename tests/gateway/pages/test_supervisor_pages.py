@@ -133,6 +133,7 @@ async def test_a_unit_outside_the_scope_and_an_unknown_one_get_404_alike(
     ):
         refused = await browser.get(path)
         assert refused.status == 404, path
+        assert refused.headers["Content-Type"].startswith("text/html"), path
         assert "株洲" not in refused.text
     outcomes = [entry.outcome for entry in await audit_entries(browser.client)][-5:]
     assert outcomes == [AuditOutcome.DENIED] * 5
@@ -145,7 +146,9 @@ async def test_a_year_without_rules_is_refused_beside_the_year(browser: PageBrow
 
     assert page.status == 422
     assert page.error_of("year") == "请选择有学时规则的培训年度"
-    assert "<table>" not in page.text
+    assert "<table" not in page.text
+    audited = (await audit_entries(browser.client))[-1]
+    assert (audited.action, audited.outcome) == (AuditAction.COMPLIANCE_READ, AuditOutcome.REFUSED)
 
 
 async def test_the_vendors_shares_of_each_institution_in_a_chart_and_a_table(
