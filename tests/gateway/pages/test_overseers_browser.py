@@ -1,7 +1,8 @@
 """Supervisors and auditors in a real browser (Debian's Chromium through Playwright) on the demo's stage: a
-supervisor signs in with their token at the console's front door, lands on the compliance of their unit
-and opens the vendors' shares, each with its chart and table; an auditor signs in, downloads an export
-from the form, opens its signed manifest, and walks the hash chain. Every page is saved as a screenshot."""
+supervisor signs in with their token at the console's front door, lands on the compliance of their unit,
+opens the vendors' shares, each with its chart and table, and answers a feedback; an auditor signs in,
+downloads an export from the form, opens its signed manifest, and walks the hash chain. Every page is
+saved as a screenshot."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.browser
 
 
 async def _seed(stage: Stage) -> None:
-    """Two people of 长沙市中心医院: one meets 2021's rules through three vendors, one does not."""
+    """Two people of 长沙市中心医院: one meets 2021's rules through three vendors, one does not and sends
+    feedback."""
     hub = stage.hub
     met, short = [
         await hub.people.register(
@@ -37,6 +39,9 @@ async def _seed(stage: Stage) -> None:
             credit(met, "a-4", "hnou:HN-2021-ZY11", "professional", "60"),
             credit(short, "b-1", "ischinese:XJP-2021-01", "public", "12.5"),
         ]
+    )
+    await hub.supervision.feedback.submit(
+        short, "430100-0001", {"subject": "学时未计入", "text": "六月的课程未计入学时。"}
     )
 
 
@@ -66,7 +71,8 @@ async def test_a_supervisor_reads_compliance_and_vendor_share_and_an_auditor_exp
 
 
 async def _supervisor(stage: Stage, chromium: Browser, camera: Camera) -> None:
-    """Compliance with its chart, the people short of the rules, the vendors' shares; compliance at phone width."""
+    """Compliance with its chart, the people short of the rules, the vendors' shares, feedback answered;
+    compliance at phone width."""
     hub_url = stage.hub_url
     context = await chromium.new_context(locale="zh-CN", viewport=DESKTOP)
     page = await context.new_page()
@@ -85,6 +91,13 @@ async def _supervisor(stage: Stage, chromium: Browser, camera: Camera) -> None:
     await expect(page.get_by_role("img", name="各单位在线学时的供应商占比")).to_be_visible()
     await expect(hospital).to_contain_text("32.50（31.71%）")
     await camera.shoot(page, "supervisor-vendor-share")
+    await page.get_by_role("link", name="反馈", exact=True).click()
+    feedback = page.locator("section.feedback").filter(has_text="学时未计入")
+    await feedback.get_by_label("答复").fill("已核实，请等待供应商重新推送。")
+    await camera.shoot(page, "supervisor-feedback")
+    await feedback.get_by_role("button").click()
+    await expect(page.get_by_role("status")).to_have_text("答复已发送，反馈人会收到站内消息。")
+    await expect(page.locator("dd.answer")).to_have_text("已核实，请等待供应商重新推送。")
     phone = await chromium.new_context(
         locale="zh-CN", viewport=PHONE, is_mobile=True, storage_state=await context.storage_state()
     )
