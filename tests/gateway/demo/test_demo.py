@@ -213,7 +213,7 @@ async def test_the_printed_console_tokens_work_in_their_roles_and_scopes(
     assert await status("/api/v1/units/430000-health/compliance?year=2021", "supervisor") == 404
     assert await status("/metrics", "auditor") == 200
     assert await status("/api/v1/discrepancies", "auditor") == 404
-    for role in ("operator", "supervisor"):  # the console's roles so far
+    for role in ("operator", "supervisor", "auditor"):
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
             browser = Browser(session)
             sign_in = await browser.get(hub_again.make_url(console.group(1)))
