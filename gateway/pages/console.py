@@ -76,7 +76,7 @@ CONSOLE_AUDIENCES: Final[Mapping[Role, Audience]] = {
     Role.AUDITOR: Audience.AUDITOR,
 }
 VENDOR_NAMES: Final[Mapping[Source, str]] = {
-    Source.ISCHINESE: "爱课程（ischinese）",
+    Source.ISCHINESE: "思想天下（ischinese）",
     Source.WEBTRN: "网梯（webtrn）",
     Source.HNOU: "湖南开放大学（hnou）",
 }

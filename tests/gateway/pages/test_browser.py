@@ -409,9 +409,9 @@ async def test_an_operator_signs_in_reconciles_ischinese_and_resolves_the_lost_r
 
 async def _see_the_charts_and_the_filings(page: Page, camera: Camera, number: str) -> None:
     """The dashboard's health table and charts, with the delivery seeded; then the filings waiting."""
-    await expect(page.get_by_role("row").filter(has_text="爱课程（ischinese）").first).to_contain_text("是")
-    await expect(page.get_by_role("img", name="爱课程（ischinese）：最近24小时的接收与拒收")).to_be_visible()
-    await expect(page.get_by_role("heading", name="爱课程（ischinese）：最近24小时接收1条，拒收0条")).to_be_visible()
+    await expect(page.get_by_role("row").filter(has_text="思想天下（ischinese）").first).to_contain_text("是")
+    await expect(page.get_by_role("img", name="思想天下（ischinese）：最近24小时的接收与拒收")).to_be_visible()
+    await expect(page.get_by_role("heading", name="思想天下（ischinese）：最近24小时接收1条，拒收0条")).to_be_visible()
     await camera.shoot(page, "console-dashboard")
     await page.get_by_role("link", name="线下培训", exact=True).click()
     await expect(page.get_by_role("heading", name=f"{number}：急危重症救治能力提升培训")).to_be_visible()

@@ -63,19 +63,19 @@ async def test_the_dashboard_charts_each_vendors_deliveries_refusals_and_lag(bro
 
     day = await browser.get("/console")
     assert day.status == 200
-    assert "爱课程（ischinese）：最近24小时接收3条，拒收4条" in day.text
+    assert "思想天下（ischinese）：最近24小时接收3条，拒收4条" in day.text
     # the configured vendor only: webtrn and hnou delivered nothing
     assert "网梯（webtrn）：最近24小时" not in day.text
     hour = received_at.astimezone(hub.settings.hub.timezone)
     mean, longest = duration_text(sum(lags) // 2 // 60), duration_text(max(lags) // 60)
-    row = table_row(day, "爱课程（ischinese）", hour.strftime("%Y-%m-%d %H:00"))
+    row = table_row(day, "思想天下（ischinese）", hour.strftime("%Y-%m-%d %H:00"))
     assert row[::2] == ["3", "2", longest]
     assert row[3] == mean
     assert re.fullmatch(r"\d+天(\d+小时)?(\d+分钟)?", mean), mean
     quiet = hour - timedelta(hours=12)
     assert f'<th scope="row">{quiet:%Y-%m-%d %H}:00</th>' not in day.text  # a period with nothing is left out
     assert (
-        '<title id="activity-ischinese-deliveries-title">爱课程（ischinese）：最近24小时的接收与拒收</title>'
+        '<title id="activity-ischinese-deliveries-title">思想天下（ischinese）：最近24小时的接收与拒收</title>'
         in day.text
     )
     assert 'aria-labelledby="activity-ischinese-lag-title activity-ischinese-lag-desc"' in day.text
@@ -85,8 +85,8 @@ async def test_the_dashboard_charts_each_vendors_deliveries_refusals_and_lag(bro
     assert "<script" not in day.text
 
     week = await browser.get("/console?span=week")
-    assert "爱课程（ischinese）：最近7天接收3条，拒收4条" in week.text
-    assert table_row(week, "爱课程（ischinese）", hour.strftime("%Y-%m-%d"))[::2] == ["3", "2", longest]
+    assert "思想天下（ischinese）：最近7天接收3条，拒收4条" in week.text
+    assert table_row(week, "思想天下（ischinese）", hour.strftime("%Y-%m-%d"))[::2] == ["3", "2", longest]
     assert '<a href="/console?span=week" aria-current="page">最近7天</a>' in week.text
     assert "最近24小时接收" in (await browser.get("/console?span=<b>")).text  # anything else: the last day
 

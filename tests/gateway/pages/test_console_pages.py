@@ -60,7 +60,7 @@ async def test_an_operator_signs_in_with_their_token_sees_the_vendors_and_signs_
 
     dashboard = await browser.get("/console")
     assert dashboard.status == 200
-    assert re.search(r"<th scope=\"row\">爱课程（ischinese）</th>\s*<td>是</td>", dashboard.text)
+    assert re.search(r"<th scope=\"row\">思想天下（ischinese）</th>\s*<td>是</td>", dashboard.text)
     assert re.search(r"<th scope=\"row\">网梯（webtrn）</th>\s*<td>否</td>", dashboard.text)
 
     signed_out = await browser.submit("/console/logout", {})
