@@ -18,6 +18,7 @@ from typing import Annotated, Any, Self, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from argon2.profiles import RFC_9106_LOW_MEMORY
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -326,6 +327,18 @@ class CertificatesSettings(_Section):
     verify_requests_per_minute: int = Field(default=30, ge=1, le=10_000)
 
 
+# ---------------------------------------------------------------- [passwords]
+
+
+class PasswordsSettings(_Section):
+    """`[passwords]`: the cost of the argon2id hash of each staff password. The defaults are argon2-cffi's
+    (RFC 9106's low-memory profile); a hash made with other parameters is remade at its owner's next login."""
+
+    time_cost: int = Field(default=RFC_9106_LOW_MEMORY.time_cost, ge=1, le=20)
+    memory_kib: int = Field(default=RFC_9106_LOW_MEMORY.memory_cost, ge=1024, le=4 * 1024 * 1024)
+    parallelism: int = Field(default=RFC_9106_LOW_MEMORY.parallelism, ge=1, le=64)
+
+
 # ---------------------------------------------------------------- the tree
 
 
@@ -346,6 +359,7 @@ class Settings(BaseSettings):
     rules: FrozenMapping[Year, YearRulesSettings] = Field(default_factory=dict)
     organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
     certificates: CertificatesSettings = Field(default_factory=CertificatesSettings)
+    passwords: PasswordsSettings = Field(default_factory=PasswordsSettings)
 
     @classmethod
     def settings_customise_sources(

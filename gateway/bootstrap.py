@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.hnou.daily import DailyFileClient
@@ -173,7 +174,11 @@ async def open_hub(settings: Settings) -> AsyncIterator[Hub]:
     ingestion = Ingestion(SqlIngestionStore(engine))
     rules = ledger_rules(settings.rules)
     ledger = Ledger(SqlLedgerStore(engine), rules)
-    people = PeopleService(engine, keyring, organisation)
+    passwords = settings.passwords
+    hasher = PasswordHasher(
+        time_cost=passwords.time_cost, memory_cost=passwords.memory_kib, parallelism=passwords.parallelism
+    )
+    people = PeopleService(engine, keyring, organisation, password_hasher=hasher)
     handoff = Handoff(SqlHandoffStore(engine), keyring, handoff_config(settings))
     trainings = SqlTrainingsStore(engine, keyring)
     directory = HubLearnerDirectory(people, handoff)

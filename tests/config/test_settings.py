@@ -100,6 +100,11 @@ def test_a_file_with_only_the_base_url_takes_every_default(tmp_path: Path) -> No
     assert settings.vendors.hnou is None
     assert dict(settings.rules) == {}
     assert settings.organisation.file is None
+    assert (settings.passwords.time_cost, settings.passwords.memory_kib, settings.passwords.parallelism) == (
+        3,
+        65536,
+        4,
+    )  # argon2-cffi's own defaults, RFC 9106's low-memory profile
     assert settings.earliest_rules_year is None
 
 
@@ -444,6 +449,15 @@ def test_a_negative_key_activation_delay_is_refused(tmp_path: Path) -> None:
     message = refusal(tmp_path, HUB + "key_activation_delay_seconds = -1\n")
 
     assert message.startswith("invalid setting hub.key_activation_delay_seconds: ")
+
+
+def test_password_hashing_cheaper_than_argon2_allows_is_refused(tmp_path: Path) -> None:
+    message = refusal(tmp_path, HUB + "[passwords]\ntime_cost = 0\nmemory_kib = 512\n")
+
+    assert message == (
+        "invalid setting passwords.time_cost: input should be greater than or equal to 1; "
+        "passwords.memory_kib: input should be greater than or equal to 1024"
+    )
 
 
 def test_an_unknown_key_is_refused(tmp_path: Path) -> None:

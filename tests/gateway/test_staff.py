@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
 
 from config import load_settings
 from gateway.app import create_app
@@ -101,6 +102,13 @@ async def test_registration_answers_201_with_the_id(client: Client) -> None:
 
     assert response.status == 201
     assert len((await response.json())["id"]) == 32
+
+
+async def test_the_password_is_hashed_with_the_configured_argon2id_costs(client: Client, registered: str) -> None:
+    async with client.server.app[HUB].engine.connect() as connection:
+        stored = await connection.scalar(text("SELECT password_hash FROM person WHERE id = :id"), {"id": registered})
+
+    assert str(stored).startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # tests/conftest.py's [passwords]
 
 
 async def test_registration_lists_every_field_at_fault_at_once(client: Client) -> None:

@@ -58,9 +58,11 @@ class Played:
     settings_file: Path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def played(tmp_path_factory: pytest.TempPathFactory) -> Played:
-    """The demo, played once for the module's tests as ``make demo`` plays it, with fewer staff."""
+    """The demo, played once for the module's tests as ``make demo`` plays it, with fewer staff. Of the session,
+    not the module: a worker of pytest-xdist may run other modules' tests between these, which would end a
+    module's fixture and play the demo again."""
     directory = tmp_path_factory.mktemp("demo")
     clean = {key: value for key, value in os.environ.items() if not key.startswith("HUB")}
     result = subprocess.run(  # noqa: S603  (our own program, with arguments from the test)
