@@ -43,6 +43,7 @@ PROBLEM_SCHEMA = {
 HTML_CONTENT: Final = {"text/html": {"schema": {"type": "string"}}}
 PAGE_FORM_REFUSED: Final = "The form cannot be read (400), is too large (413), or lacks this browser's form token (403)"
 PAGE_SIGN_IN_FIRST: Final = "Not signed in: to the login page, which comes back here"
+CONSOLE_SIGN_IN_FIRST: Final = "No console session: to the sign-in page, which comes back here"
 PROBLEM_CONTENT: Final = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
@@ -118,9 +119,12 @@ def page_answer(description: str, item_schema: object) -> dict[str, object]:
     )
 
 
-def html_page_operation(summary: str, operation_id: str, **answers: str) -> dict[str, object]:
-    """An operation that answers pages; ``answers`` maps a status (``_303``) to its description."""
-    responses: dict[str, object] = {}
+def html_page_operation(
+    summary: str, operation_id: str, *, download: Mapping[str, object] | None = None, **answers: str
+) -> dict[str, object]:
+    """An operation that answers pages; ``answers`` maps a status (``_303``) to its description, and
+    ``download`` is the 200 of one that answers a file instead."""
+    responses: dict[str, object] = {} if download is None else {"200": download}
     for status, text in answers.items():
         code = status.removeprefix("_")
         responses[code] = (

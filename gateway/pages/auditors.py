@@ -21,6 +21,7 @@ from aiohttp import hdrs, web
 
 from gateway.bearer import audited
 from gateway.keys import HUB
+from gateway.openapi import CONSOLE_SIGN_IN_FIRST, HTML_CONTENT, PAGE_FORM_REFUSED, html_page_operation
 from gateway.pages.console import signed_in_auditor
 from gateway.pages.forms import read_form
 from gateway.pages.paging import page_number, paged
@@ -190,20 +191,7 @@ def _moment(moment: datetime | None) -> str:
 
 # ---------------------------------------------------------------- the OpenAPI description
 
-_HTML: Final = {"text/html": {"schema": {"type": "string"}}}
-_SIGN_IN_FIRST: Final = "No console session: to the sign-in page, which comes back here"
 _NOT_AUDITOR: Final = "A member of staff, or a console session of another role: the not-found page"
-_FORM_REFUSED: Final = "The form cannot be read (400), is too large (413), or lacks this browser's form token (403)"
-
-
-def _operation(
-    summary: str, operation_id: str, *, streamed: Mapping[str, object] | None = None, **answers: str
-) -> dict[str, object]:
-    responses: dict[str, object] = {} if streamed is None else {"200": streamed}
-    for status, text in answers.items():
-        code = status.removeprefix("_")
-        responses[code] = {"description": text} if code.startswith("3") else {"description": text, "content": _HTML}
-    return {"summary": summary, "operationId": operation_id, "responses": responses}
 
 
 _EXPORTED: Final = {
@@ -212,27 +200,27 @@ _EXPORTED: Final = {
 }
 openapi_paths: dict[str, object] = {
     "/console/exports": {
-        "get": _operation(
+        "get": html_page_operation(
             f"The {EXPORTS_LISTED_MAX} latest exports, paged (?page=N), and the form to make one",
             "consoleExports",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_AUDITOR,
         ),
-        "post": _operation(
+        "post": html_page_operation(
             "Export the ledger's entries of a year (a form: year, format, optional unit)",
             "consoleStartExport",
-            streamed=_EXPORTED,
-            _403=_FORM_REFUSED,
+            download=_EXPORTED,
+            _403=PAGE_FORM_REFUSED,
             _422="Fields at fault: the page with the errors beside them",
         ),
     },
     "/console/exports/{export_id}/manifest": {
-        "get": _operation(
+        "get": html_page_operation(
             "A finished export's signed manifest",
             "consoleExportManifest",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404="Another role, or no such finished export",
         )
     },
@@ -242,24 +230,24 @@ openapi_paths: dict[str, object] = {
             "operationId": "consoleDownloadExportManifest",
             "responses": {
                 "200": {"description": "The manifest", "content": {"application/json": {"schema": {"type": "object"}}}},
-                "303": {"description": _SIGN_IN_FIRST},
-                "404": {"description": "Another role, or no such finished export", "content": _HTML},
+                "303": {"description": CONSOLE_SIGN_IN_FIRST},
+                "404": {"description": "Another role, or no such finished export", "content": HTML_CONTENT},
             },
         }
     },
     "/console/verification": {
-        "get": _operation(
+        "get": html_page_operation(
             "The form to walk the hash chain",
             "consoleVerification",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_AUDITOR,
         ),
-        "post": _operation(
+        "post": html_page_operation(
             "Walk the hash chain and recompute the balances (a form)",
             "consoleVerifyChain",
             _200="The result: the head, the entries checked, intact or the first bad sequence number",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _404=_NOT_AUDITOR,
         ),
     },

@@ -34,6 +34,7 @@ from adapters.errors import AdapterError
 from adapters.quarantine.model import parse_decision, parse_quarantine_query
 from gateway.bearer import Caller, audited
 from gateway.keys import HUB
+from gateway.openapi import CONSOLE_SIGN_IN_FIRST, PAGE_FORM_REFUSED, html_page_operation
 from gateway.pages.forms import FORM_LEVEL, read_form
 from gateway.pages.ingestion_charts import SPAN_NAMES, span_of, vendor_charts
 from gateway.pages.rendering import Audience, PageRefused, redirect, render_page, staff_member
@@ -539,108 +540,101 @@ def moment_text(request: web.Request, moment: datetime | None) -> str:
 
 # ---------------------------------------------------------------- the OpenAPI description
 
-_HTML: Final = {"text/html": {"schema": {"type": "string"}}}
-_SIGN_IN_FIRST: Final = "No console session: to the sign-in page, which comes back here"
 _NOT_OPERATOR: Final = "A member of staff, or a console session of another role: the not-found page"
-_FORM_REFUSED: Final = "The form cannot be read (400), is too large (413), or lacks this browser's form token (403)"
-
-
-def _operation(summary: str, operation_id: str, **answers: str) -> dict[str, object]:
-    responses: dict[str, object] = {}
-    for status, text in answers.items():
-        code = status.removeprefix("_")
-        responses[code] = {"description": text} if code.startswith("3") else {"description": text, "content": _HTML}
-    return {"summary": summary, "operationId": operation_id, "responses": responses}
 
 
 openapi_paths: dict[str, object] = {
     "/console/login": {
-        "get": _operation("The console's sign-in page", "consoleSignInPage", _200="The form"),
-        "post": _operation(
+        "get": html_page_operation("The console's sign-in page", "consoleSignInPage", _200="The form"),
+        "post": html_page_operation(
             "Sign in with an operator's, a supervisor's or an auditor's bearer token (a form); sets the console cookie",
             "consoleSignInForm",
             _303="Signed in: on to next, or to the role's first page (/console, /console/compliance, /console/exports)",
             _401="A token the hub does not accept (unknown, expired or revoked): the form again",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _422="No token: the form again",
         ),
     },
     "/console/logout": {
-        "get": _operation("Ask before signing out", "consoleSignOutPage", _200="The form", _303=_SIGN_IN_FIRST),
-        "post": _operation("Sign out (a form)", "consoleSignOutForm", _303="To the sign-in page", _403=_FORM_REFUSED),
+        "get": html_page_operation(
+            "Ask before signing out", "consoleSignOutPage", _200="The form", _303=CONSOLE_SIGN_IN_FIRST
+        ),
+        "post": html_page_operation(
+            "Sign out (a form)", "consoleSignOutForm", _303="To the sign-in page", _403=PAGE_FORM_REFUSED
+        ),
     },
     "/console": {
-        "get": _operation(
+        "get": html_page_operation(
             "The vendors' health, and their deliveries, refusals and lag over ?span=day|week|month",
             "consoleDashboard",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_OPERATOR,
         )
     },
     "/console/reconciliations": {
-        "get": _operation(
+        "get": html_page_operation(
             "The latest runs and the form to start one",
             "consoleReconciliations",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_OPERATOR,
         ),
-        "post": _operation(
+        "post": html_page_operation(
             "Start a run (a form)",
             "consoleStartReconciliation",
             _303="Started: to the list of runs",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _409="A run of the vendor is under way: the page with the error",
             _422="Fields at fault: the page with the errors",
         ),
     },
     "/console/discrepancies": {
-        "get": _operation(
+        "get": html_page_operation(
             "The open (or ?status=resolved) discrepancies, paged (?cursor=…)",
             "consoleDiscrepancies",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_OPERATOR,
         )
     },
     "/console/discrepancies/{discrepancy_id}/resolve": {
-        "post": _operation(
+        "post": html_page_operation(
             "Resolve a discrepancy (a form: action and reason)",
             "consoleResolveDiscrepancy",
             _303="Resolved: to the resolved discrepancies",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _404="No such discrepancy",
             _409="Resolved already, or the ledger moved on: the page with the error",
             _422="An action that does not fit, or no reason: the page with the errors",
         )
     },
     "/console/quarantine": {
-        "get": _operation(
+        "get": html_page_operation(
             "The held records, paged (?cursor=…)",
             "consoleQuarantine",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_OPERATOR,
         )
     },
     "/console/quarantine/{held_id}/release": {
-        "post": _operation(
+        "post": html_page_operation(
             "Release a held record into the ledger (a form, reason optional)",
             "consoleReleaseHeldRecord",
             _303="Released: to the held records",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _404="No such record",
             _409="Decided already: the page with the error",
             _422="The learner is still unknown or the record unreadable: the page with the error",
         )
     },
     "/console/quarantine/{held_id}/reject": {
-        "post": _operation(
+        "post": html_page_operation(
             "Reject a held record (a form, reason required)",
             "consoleRejectHeldRecord",
             _303="Rejected: to the held records",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _404="No such record",
             _409="Decided already: the page with the error",
             _422="No reason: the page with the error",

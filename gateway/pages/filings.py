@@ -17,6 +17,7 @@ from aiohttp import web
 
 from gateway.bearer import Caller, audited
 from gateway.keys import HUB
+from gateway.openapi import HTML_CONTENT, PAGE_FORM_REFUSED
 from gateway.pages.console import CONSOLE_AUDIENCES, CONSOLE_LANDING, moment_text, signed_in_console
 from gateway.pages.forms import FORM_LEVEL, read_form
 from gateway.pages.rendering import PageRefused, redirect, render_page
@@ -155,16 +156,14 @@ def _filing_view(
 
 # ---------------------------------------------------------------- the OpenAPI description
 
-_HTML: Final = {"text/html": {"schema": {"type": "string"}}}
-
 
 def _answer(text: str) -> dict[str, object]:
-    return {"description": text, "content": _HTML}
+    return {"description": text, "content": HTML_CONTENT}
 
 
 _DECISION_ANSWERS: Final = {
     "303": {"description": "Decided: to the filings waiting"},
-    "403": _answer("The form cannot be read (400), is too large (413), or lacks this browser's form token (403)"),
+    "403": _answer(PAGE_FORM_REFUSED),
     "404": _answer("No such filing, or the session is not its department's supervisor"),
     "409": _answer("Decided already: the page with the error"),
 }

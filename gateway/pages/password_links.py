@@ -17,6 +17,7 @@ from aiohttp import web
 
 from gateway.bearer import AuditNote, audited
 from gateway.keys import HUB
+from gateway.openapi import HTML_CONTENT, PAGE_FORM_REFUSED
 from gateway.pages.console import moment_text, signed_in_operator
 from gateway.pages.forms import read_form
 from gateway.pages.rendering import Audience, PageRefused, render_page
@@ -107,12 +108,9 @@ async def _person_view(request: web.Request, person: Person) -> dict[str, object
 
 # ---------------------------------------------------------------- the OpenAPI description
 
-_HTML: Final = {"text/html": {"schema": {"type": "string"}}}
-_FORM_REFUSED: Final = "The form cannot be read (400), is too large (413), or lacks this browser's form token (403)"
-
 
 def _answer(text: str) -> dict[str, object]:
-    return {"description": text, "content": _HTML}
+    return {"description": text, "content": HTML_CONTENT}
 
 
 openapi_paths: dict[str, object] = {
@@ -131,7 +129,7 @@ openapi_paths: dict[str, object] = {
             "operationId": "consolePasswordResetFind",
             "responses": {
                 "200": _answer("The person found"),
-                "403": _answer(_FORM_REFUSED),
+                "403": _answer(PAGE_FORM_REFUSED),
                 "404": _answer("Nobody registered with that ID number: the form with the error"),
                 "422": _answer("No valid ID number: the form with the error"),
             },
@@ -143,7 +141,7 @@ openapi_paths: dict[str, object] = {
             "operationId": "consolePasswordResetIssue",
             "responses": {
                 "200": _answer("The link, shown this once"),
-                "403": _answer(_FORM_REFUSED),
+                "403": _answer(PAGE_FORM_REFUSED),
                 "404": _answer("No such person"),
             },
         }

@@ -26,6 +26,7 @@ from aiohttp import web
 
 from gateway.bearer import AuditNote, Caller, audited
 from gateway.keys import HUB
+from gateway.openapi import CONSOLE_SIGN_IN_FIRST, PAGE_FORM_REFUSED, html_page_operation
 from gateway.pages.console import signed_in_supervisor
 from gateway.pages.forms import FORM_LEVEL, read_form
 from gateway.pages.paging import page_number, paged
@@ -389,67 +390,56 @@ def _moment(moment: datetime) -> str:
 
 # ---------------------------------------------------------------- the OpenAPI description
 
-_HTML: Final = {"text/html": {"schema": {"type": "string"}}}
-_SIGN_IN_FIRST: Final = "No console session: to the sign-in page, which comes back here"
 _NOT_HERE: Final = "A member of staff, another role's console session, or a unit outside the supervisor's scope"
-_FORM_REFUSED: Final = "The form cannot be read (400), is too large (413), or lacks this browser's form token (403)"
 _REPORT_QUERY: Final = "?unit=CODE (the supervisor's own unit when absent), ?year=YYYY (a year with rules)"
-
-
-def _operation(summary: str, operation_id: str, **answers: str) -> dict[str, object]:
-    responses: dict[str, object] = {}
-    for status, text in answers.items():
-        code = status.removeprefix("_")
-        responses[code] = {"description": text} if code.startswith("3") else {"description": text, "content": _HTML}
-    return {"summary": summary, "operationId": operation_id, "responses": responses}
 
 
 openapi_paths: dict[str, object] = {
     "/console/compliance": {
-        "get": _operation(
+        "get": html_page_operation(
             f"Compliance of a unit in a year, with a chart and a table paged by ?page=N; {_REPORT_QUERY}",
             "consoleCompliance",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_HERE,
             _422="A year without rules: the page with the error beside the year",
         )
     },
     "/console/compliance/short": {
-        "get": _operation(
+        "get": html_page_operation(
             f"The people of a unit short of the year's rules, masked, paged by ?cursor=…; {_REPORT_QUERY}",
             "consoleComplianceShortfalls",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_HERE,
             _422="A year without rules: the page with the error beside the year",
         )
     },
     "/console/vendor-share": {
-        "get": _operation(
+        "get": html_page_operation(
             f"The vendors' shares of each institution's online hours, paged by ?cursor=…; {_REPORT_QUERY}",
             "consoleVendorShare",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_HERE,
             _422="A year without rules: the page with the error beside the year",
         )
     },
     "/console/feedback": {
-        "get": _operation(
+        "get": html_page_operation(
             "Feedback about the institutions in the supervisor's scope (?status=open|answered|all, ?cursor=…)",
             "consoleFeedback",
             _200="The page",
-            _303=_SIGN_IN_FIRST,
+            _303=CONSOLE_SIGN_IN_FIRST,
             _404=_NOT_HERE,
         )
     },
     "/console/feedback/{feedback_id}/answer": {
-        "post": _operation(
+        "post": html_page_operation(
             "Answer feedback (a form: text)",
             "consoleAnswerFeedback",
             _303="Answered: to the answered feedback",
-            _403=_FORM_REFUSED,
+            _403=PAGE_FORM_REFUSED,
             _404="No such feedback in the supervisor's scope",
             _409="Answered already: the page with the error",
             _422="No answer, or too long: the page with the error beside the answer",
