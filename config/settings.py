@@ -360,6 +360,8 @@ class Settings(BaseSettings):
     organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
     certificates: CertificatesSettings = Field(default_factory=CertificatesSettings)
     passwords: PasswordsSettings = Field(default_factory=PasswordsSettings)
+    topics: FrozenMapping[Topic, Text] = Field(default_factory=dict)
+    """`[topics]`: the name pages show for a mandatory topic's key (the key itself where none is given)."""
 
     @classmethod
     def settings_customise_sources(

@@ -51,8 +51,14 @@ def create_app(settings: Settings, *, scheduler: bool = False) -> web.Applicatio
                 yield
 
     app.cleanup_ctx.append(hub_context)
-    # The pages' templates, one folder per area under gateway/templates; autoescaped.
-    aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("gateway", "templates"), autoescape=True)
+    # The pages' templates, one folder per area under gateway/templates; autoescaped. `topic` names a
+    # mandatory topic's key as [topics] says.
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("gateway", "templates"),
+        autoescape=True,
+        filters={"topic": lambda key: settings.topics.get(key, key)},
+    )
     app[STYLESHEET] = load_stylesheet()
     for area in AREAS:
         app.add_routes(area.routes)

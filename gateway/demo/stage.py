@@ -96,6 +96,11 @@ hours_per_day = "7.5"
 [rules.2021.mandatory]
 {mandatory}
 
+[topics]
+xi_thought = "习近平新时代中国特色社会主义思想"
+party_history = "党史学习教育"
+personnel_policy = "人事政策法规"
+
 [organisation]
 file = {organisation}
 """

@@ -172,7 +172,7 @@ async def apply(request: web.Request) -> web.Response:
         issued = await hub.certificates.apply(person_id, {"year": year, "entry_ids": ticked})
     except RequirementNotMet as refused:
         log.info("certificate_application_refused", person_id=person_id, year=year)
-        errors = _refusal_messages(refused.errors, refused.evaluation)
+        errors = _refusal_messages(refused.errors, refused.evaluation, request.app[HUB].settings.topics)
     except InvalidCertificateRequest:
         errors = {FORM_LEVEL: "请至少勾选一条学时记录后再申请。"}
     except NoRulesForYear:
@@ -213,8 +213,11 @@ def _application_page(
     return render_page(request, "staff/application.html", context, audience=Audience.STAFF, status=status)
 
 
-def _refusal_messages(faults: Iterable[FieldError], evaluation: Evaluation) -> dict[str, str]:
-    """What the page says of each part of the rules the ticked records miss, and of records that cannot count."""
+def _refusal_messages(
+    faults: Iterable[FieldError], evaluation: Evaluation, topic_names: Mapping[str, str]
+) -> dict[str, str]:
+    """What the page says of each part of the rules the ticked records miss (topics by their names), and of
+    records that cannot count."""
     rules = evaluation.rules
     missing = {
         "total": ("总学时", evaluation.missing_total, rules.total),
@@ -227,7 +230,8 @@ def _refusal_messages(faults: Iterable[FieldError], evaluation: Evaluation) -> d
             what, short, required = missing[fault.field]
             messages[fault.field] = f"{what}还差{format_hours(short)}学时（要求{format_hours(required)}学时）"
         elif fault.field == "mandatory":
-            messages["mandatory"] = f"尚未完成必修内容：{'、'.join(evaluation.missing_topics)}"
+            topics = (topic_names.get(topic, topic) for topic in evaluation.missing_topics)
+            messages["mandatory"] = f"尚未完成必修内容：{'、'.join(topics)}"
         else:
             messages.setdefault("entries", "有勾选的记录已被撤销或不属于您本年度，不能计入，请返回重新勾选。")
     return messages

@@ -460,6 +460,22 @@ def test_password_hashing_cheaper_than_argon2_allows_is_refused(tmp_path: Path) 
     )
 
 
+def test_topics_are_named_by_key(tmp_path: Path) -> None:
+    settings = load(tmp_path, HUB + RULES + '[topics]\nxi_thought = "习近平新时代中国特色社会主义思想"\n')
+
+    assert dict(settings.topics) == {"xi_thought": "习近平新时代中国特色社会主义思想"}
+    assert dict(load(tmp_path, HUB).topics) == {}
+
+
+def test_a_topic_name_must_be_a_topic_key_with_a_name(tmp_path: Path) -> None:
+    message = refusal(tmp_path, HUB + '[topics]\n"xi thought" = "思想"\nparty_history = ""\n')
+
+    assert message == (
+        "invalid setting topics.xi thought: invalid key: string should match pattern '^[a-z][a-z0-9_]*$'; "
+        "topics.party_history: string should have at least 1 character"
+    )
+
+
 def test_an_unknown_key_is_refused(tmp_path: Path) -> None:
     message = refusal(tmp_path, HUB + 'colour = "blue"\n')
 

@@ -145,7 +145,7 @@ async def _apply_too_early(page: Page, hub: str, camera: Camera) -> None:
     refusal = page.get_by_role("alert")
     await expect(refusal).to_contain_text("申请未通过：勾选的记录尚未达到年度学时要求")
     await expect(refusal).to_contain_text("总学时还差86.50学时（要求90.00学时）")
-    await expect(refusal).to_contain_text("尚未完成必修内容：party_history、personnel_policy")
+    await expect(refusal).to_contain_text("尚未完成必修内容：党史学习教育、人事政策法规")
     await camera.shoot(page, "certificate-refused")
 
 
