@@ -53,22 +53,23 @@ class GroupCommitter:
         return await waiting.answer
 
     async def run(self) -> None:
-        """Commit queued deliveries until cancelled."""
-        while True:
-            batch = [await self._queue.get()]
-            await self._let_arrivals_queue()
-            while len(batch) < self._batch_size_max and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._commit(batch)
+        """Commit queued deliveries until cancelled, one batch after another on one connection."""
+        async with self._ledger.holding_connection() as ledger:
+            while True:
+                batch = [await self._queue.get()]
+                await self._let_arrivals_queue()
+                while len(batch) < self._batch_size_max and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                await self._commit(ledger, batch)
 
     async def _let_arrivals_queue(self) -> None:
         """Give requests already being handled a moment to join this batch: without it, the
         batches alternate between one delivery and all the others."""
         await asyncio.sleep(LINGER_SECONDS)
 
-    async def _commit(self, batch: list[_Waiting]) -> None:
+    async def _commit(self, ledger: Ledger, batch: list[_Waiting]) -> None:
         try:
-            outcomes = await self._ledger.receive([waiting.delivery for waiting in batch])
+            outcomes = await ledger.receive([waiting.delivery for waiting in batch])
         except asyncio.CancelledError:
             _fail(batch, LedgerUnavailable("the hub is shutting down"))
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import random
 from collections import defaultdict
@@ -443,6 +444,15 @@ class Ledger:
         self._clock = clock
         self._appended = asyncio.Event()
 
+    @asynccontextmanager
+    async def holding_connection(self) -> AsyncIterator[Ledger]:
+        """This ledger writing on one connection kept between its writes (see
+        ``SqlLedgerStore.holding_connection``), for one writer at a time: the group committer."""
+        async with self._store.holding_connection() as store:
+            held = copy.copy(self)
+            held._store = store
+            yield held
+
     def rules_for(self, year: int) -> YearRules:
         """The rules of a training year; raises ``NoRulesForYear``."""
         try:
@@ -568,24 +578,21 @@ class Ledger:
                 async with self._store.writing() as writer:
                     if verdict is not None:
                         await _check_undecided(writer, verdict.held_id, commands)
-                    records = {(command.source, command.record_id) for command in commands}
-                    seq, prev_hash = await writer.head()
+                    state = await writer.state_for({(command.source, command.record_id) for command in commands})
                     plan = _Plan(
-                        seq=seq,
-                        prev_hash=prev_hash,
-                        stored=await writer.entries_for(records),
-                        pending=await writer.pending_for(records),
+                        seq=state.seq,
+                        prev_hash=state.prev_hash,
+                        stored=state.stored,
+                        pending=state.pending,
                         now=self._clock(),
                     )
                     outcomes = [plan.take(command) for command in commands]
                     admit(plan)  # raising here rolls the transaction back: nothing of the batch is written
-                    await writer.insert_entries(plan.entries)
-                    await writer.add_to_balances(plan.balance_deltas)
-                    await writer.mark_due(plan.entries, plan.now)
+                    receipts = list(zip(deliveries, outcomes, strict=False))
+                    await writer.append(plan.entries, plan.balance_deltas, receipts, plan.now)
                     await writer.keep_pending(plan.new_pending)
                     await writer.mark_applied(plan.applied)
                     await writer.hold(plan.held)
-                    await writer.keep_receipts(list(zip(deliveries, outcomes, strict=False)))
                     if position is not None:
                         await writer.move_position(position, plan.now)
                     decision = None if verdict is None else _decision(verdict, outcomes, plan.now)

@@ -15,10 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
-    BigInteger,
-    BindParameter,
     ColumnElement,
-    Integer,
     Row,
     Select,
     String,
@@ -32,12 +29,15 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.elements import TextClause
 
 from ledger.errors import LedgerUnavailable, WriteConflict
 from ledger.model import (
@@ -94,14 +94,13 @@ CHAIN_LOCK_KEY = 0x4C454447  # "LEDG": the PostgreSQL advisory lock that seriali
 REVIEW_LOCK_SPACE = 0x52455657  # "REVW": with a person's year, the lock that serialises its reviews
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialisation failure, deadlock, lock not available
 RECORDS_PER_QUERY_MAX = 500
-COPY_ROWS_MIN = 16
-Upsert = TypeVar("Upsert", postgresql.Insert, sqlite.Insert)
 _Item = TypeVar("_Item")
 
 
+ENTRY_COLUMNS = tuple(column.name for column in ENTRY.columns)
 BALANCE_COLUMNS = ("person_id", "year", "subject", "hours")
-BALANCE_TYPES = (String, Integer, String, BigInteger)
 DUE_COLUMNS = ("person_id", "year", "seq", "due_since")
+RECEIPT_COLUMNS = tuple(column.name for column in RECEIPT.columns if column.name != "id")
 RECORD_IDS = ARRAY(String)
 YearKey = tuple[PersonId, int]
 
@@ -156,6 +155,61 @@ def _entry_values(entry: Entry) -> dict[str, object]:
     }
 
 
+def _by_source(records: Collection[RecordKey]) -> list[tuple[Source, list[str]]]:
+    """The record ids of each source, the sources in order."""
+    ids: dict[Source, list[str]] = defaultdict(list)
+    for source, record_id in records:
+        ids[source].append(record_id)
+    return sorted(ids.items())
+
+
+def _balance_rows(deltas: Mapping[BalanceKey, int]) -> list[dict[str, object]]:
+    return [
+        {"person_id": person_id, "year": year, "subject": subject.value, "hours": hours}
+        for (person_id, year, subject), hours in sorted(deltas.items())
+        if hours
+    ]
+
+
+def _due_rows(entries: list[Entry], now: datetime) -> list[dict[str, object]]:
+    """A row for each year these entries change, with the last of its entries."""
+    last: dict[tuple[str, int], int] = {}
+    for entry in entries:
+        last[(entry.person_id, entry.year)] = max(entry.seq, last.get((entry.person_id, entry.year), 0))
+    return [
+        {"person_id": person_id, "year": year, "seq": seq, "due_since": now}
+        for (person_id, year), seq in sorted(last.items())
+    ]
+
+
+def _receipt_rows(receipts: list[tuple[Delivery, Outcome]]) -> list[dict[str, object]]:
+    recorded_at = datetime.now(UTC)
+    return [
+        {
+            "source": delivery.command.source.value,
+            "delivery_id": delivery.delivery_id,
+            "record_id": delivery.command.record_id,
+            "kind": _kind_of(delivery.command).value,
+            "outcome": outcome.kind.value,
+            "entry_seq": outcome.entries[0].seq if outcome.entries else None,
+            "held_reason": outcome.held.reason if outcome.held else None,
+            "held_fingerprint": outcome.held.fingerprint if outcome.held else None,
+            "received_at": delivery.received_at,
+            "recorded_at": recorded_at,
+        }
+        for delivery, outcome in receipts
+    ]
+
+
+def _arrays(rows: Mapping[Table, list[dict[str, object]]]) -> dict[str, list[object]]:
+    """``POSTGRESQL_APPEND``'s parameters: each table's rows as one array per column."""
+    return {
+        f"{table.name}__{column}": [row[column] for row in table_rows]
+        for table, table_rows in rows.items()
+        for column in APPENDED_COLUMNS[table.name]
+    }
+
+
 def _chunks(items: list[_Item]) -> list[list[_Item]]:
     return [items[start : start + RECORDS_PER_QUERY_MAX] for start in range(0, len(items), RECORDS_PER_QUERY_MAX)]
 
@@ -193,50 +247,76 @@ async def translated_errors() -> AsyncIterator[None]:
         raise LedgerUnavailable("the database cannot be reached") from exc
 
 
-def _balances_upsert() -> postgresql.Insert:
-    """Add a batch of balance changes, given as one array per column, in one statement."""
-    arrays: list[BindParameter[Any]] = [
-        bindparam(column, type_=ARRAY(kind)) for column, kind in zip(BALANCE_COLUMNS, BALANCE_TYPES, strict=True)
-    ]
-    incoming = func.unnest(*arrays).table_valued(*BALANCE_COLUMNS).render_derived(name="incoming")
-    batch = postgresql.insert(BALANCE).from_select(
-        list(BALANCE_COLUMNS), select(*(incoming.c[name] for name in BALANCE_COLUMNS))
+APPENDED_COLUMNS = {
+    ENTRY.name: ENTRY_COLUMNS,
+    BALANCE.name: BALANCE_COLUMNS,
+    DUE.name: DUE_COLUMNS,
+    RECEIPT.name: RECEIPT_COLUMNS,
+}
+
+
+def _unnest_insert(table: Table) -> str:
+    """``INSERT`` of rows that arrive as one array per column, each bound as ``:<table>__<column>``."""
+    # SQLAlchemy's dialects have no annotated constructors.
+    dialect, columns = PGDialect(), APPENDED_COLUMNS[table.name]  # type: ignore[no-untyped-call]
+    arrays = ", ".join(
+        f"CAST(:{table.name}__{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in columns
     )
-    return _add_on_conflict(batch, batch.excluded.hours)
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"  # noqa: S608  (names, no values)
 
 
-def _add_on_conflict(upsert: Upsert, incoming_hours: ColumnElement[int]) -> Upsert:
-    return upsert.on_conflict_do_update(
-        index_elements=[BALANCE.c.person_id, BALANCE.c.year, BALANCE.c.subject],
-        set_={"hours": BALANCE.c.hours + incoming_hours},
+def _postgresql_append() -> TextClause:
+    """A batch's entries, its balance changes, the years it makes due and its deliveries' receipts, in
+    one statement and one round trip; a part without rows (empty arrays) inserts nothing. A year due
+    again keeps the moment it first became due and takes the newest entry."""
+    before = {
+        "entries": _unnest_insert(ENTRY),
+        "balances": _unnest_insert(BALANCE) + " ON CONFLICT (person_id, year, subject)"
+        " DO UPDATE SET hours = ledger_balance.hours + excluded.hours",
+        "due": _unnest_insert(DUE) + " ON CONFLICT (person_id, year) DO UPDATE SET seq = excluded.seq",
+    }
+    # The receipts are the statement itself, not a part returning a row: a result costs more to set up.
+    parts = ", ".join(f"{name} AS ({sql})" for name, sql in before.items())
+    return text(f"WITH {parts} {_unnest_insert(RECEIPT)}")
+
+
+def _records_of_one_source(table: Table, *conditions: ColumnElement[bool]) -> Select[Any]:
+    """The rows of the records ``:record_ids`` (an array) of the source ``:source``."""
+    return select(table).where(
+        table.c.record_id == any_(bindparam("record_ids", type_=RECORD_IDS)),
+        table.c.source == bindparam("source"),
+        *conditions,
     )
 
 
-def _due_upsert(upsert: Upsert) -> Upsert:
-    """A year due again keeps the moment it first became due and takes the newest entry."""
-    return upsert.on_conflict_do_update(index_elements=[DUE.c.person_id, DUE.c.year], set_={"seq": upsert.excluded.seq})
+# Built once: constructing a statement per write costs more than running it.
+# Every read in a write is a lookup by key, so the planner may not scan: without column statistics (a
+# young or fast-growing table) it guesses that ``record_id = ANY(500 ids)`` matches everything.
+POSTGRESQL_CHAIN_LOCK = select(
+    func.pg_advisory_xact_lock(CHAIN_LOCK_KEY),
+    func.set_config("enable_seqscan", "off", True),  # for this transaction only
+)
+POSTGRESQL_APPEND = _postgresql_append()
+POSTGRESQL_RECORDS = {
+    ENTRY.name: _records_of_one_source(ENTRY),
+    PENDING.name: _records_of_one_source(PENDING, PENDING.c.applied_seq.is_(None)),
+}
+# The chain's head and the entries of one source's records, in one round trip; the head is the
+# entry with the highest sequence number of all that come back.
+POSTGRESQL_HEAD_AND_RECORDS = union_all(
+    select(ENTRY).order_by(ENTRY.c.seq.desc()).limit(1).subquery().select(), _records_of_one_source(ENTRY)
+)
 
 
-def _postgresql_due_upsert() -> postgresql.Insert:
-    """Mark a batch of years due, given as one array per column, in one statement."""
-    arrays: list[BindParameter[Any]] = [
-        bindparam("person_id", type_=ARRAY(String)),
-        bindparam("year", type_=ARRAY(Integer)),
-        bindparam("seq", type_=ARRAY(BigInteger)),
-    ]
-    incoming = func.unnest(*arrays).table_valued("person_id", "year", "seq").render_derived(name="incoming")
-    batch = postgresql.insert(DUE).from_select(
-        list(DUE_COLUMNS),
-        select(
-            incoming.c.person_id, incoming.c.year, incoming.c.seq, bindparam("due_since", type_=DUE.c.due_since.type)
-        ),
-    )
-    return _due_upsert(batch)
+@dataclass(frozen=True, slots=True)
+class ChainState:
+    """What a write decides against, read under the chain's lock: the head, and the latest credit and
+    reversal and the waiting reversal of each record the write is about."""
 
-
-# Built once: constructing them per batch costs more than running them.
-POSTGRESQL_BALANCES_UPSERT = _balances_upsert()
-POSTGRESQL_DUE_UPSERT = _postgresql_due_upsert()
+    seq: int
+    prev_hash: str
+    stored: dict[tuple[Source, str, EntryKind], Entry]
+    pending: dict[RecordKey, PendingReversal]
 
 
 @dataclass(slots=True)
@@ -255,43 +335,62 @@ class SqlLedgerWriter:
         return (0, GENESIS_HASH) if row is None else (row.seq, row.hash)
 
     def _record_queries(
-        self, table: Table, records: Collection[RecordKey], *conditions: ColumnElement[bool]
-    ) -> list[Select[Any]]:
-        """Queries for the rows of these records, one per source and chunk, each looking up the
-        index that leads with ``record_id``."""
-        by_source: dict[Source, list[str]] = defaultdict(list)
-        for source, record_id in records:
-            by_source[source].append(record_id)
-        queries = []
-        for source, record_ids in sorted(by_source.items()):
-            for chunk in _chunks(record_ids):
-                if self._dialect != "postgresql":
-                    queries.append(
-                        select(table).where(table.c.record_id.in_(chunk), table.c.source == source.value, *conditions)
-                    )
-                    continue
-                queries.append(
-                    select(table).where(
-                        table.c.record_id == any_(bindparam("record_ids", chunk, type_=RECORD_IDS)),
-                        table.c.source == source.value,
-                        *conditions,
-                    )
-                )
-        return queries
+        self, table: Table, records: Collection[RecordKey]
+    ) -> list[tuple[Select[Any], dict[str, object]]]:
+        """Queries for the rows of these records (a waiting reversal's only while it waits), each
+        looking up the index that leads with ``record_id``: on PostgreSQL one per source, with the
+        record ids as one array; on SQLite one per source and chunk of ids."""
+        if self._dialect == "postgresql":
+            query = POSTGRESQL_RECORDS[table.name]
+            return [(query, {"record_ids": ids, "source": source.value}) for source, ids in _by_source(records)]
+        waiting = [PENDING.c.applied_seq.is_(None)] if table is PENDING else []
+        return [
+            (select(table).where(table.c.record_id.in_(chunk), table.c.source == source.value, *waiting), {})
+            for source, record_ids in _by_source(records)
+            for chunk in _chunks(record_ids)
+        ]
 
-    async def entries_for(self, records: Collection[RecordKey]) -> dict[tuple[Source, str, EntryKind], Entry]:
+    async def state_for(self, records: Collection[RecordKey]) -> ChainState:
+        """The head, and the stored entries and waiting reversals of these records."""
+        if self._dialect == "postgresql" and records:
+            seq, prev_hash, stored = await self._head_and_entries(records)
+        else:
+            (seq, prev_hash), stored = await self.head(), await self._entries_for(records)
+        return ChainState(seq, prev_hash, stored, await self._pending_for(records))
+
+    async def _head_and_entries(
+        self, records: Collection[RecordKey]
+    ) -> tuple[int, str, dict[tuple[Source, str, EntryKind], Entry]]:
+        """``head`` and ``_entries_for`` on PostgreSQL: the first source's records read with the head."""
+        by_source = _by_source(records)
+        source, record_ids = by_source.pop(0)
+        result = await self.connection.execute(
+            POSTGRESQL_HEAD_AND_RECORDS, {"record_ids": record_ids, "source": source.value}
+        )
+        read = sorted((entry_from_row(row) for row in result), key=lambda entry: entry.seq)
+        head = read[-1] if read else None
+        wanted = set(records)
+        stored = {
+            (entry.source, entry.record_id, entry.kind): entry
+            for entry in read
+            if (entry.source, entry.record_id) in wanted
+        }
+        stored.update(await self._entries_for([(other, record) for other, ids in by_source for record in ids]))
+        return (0, GENESIS_HASH, stored) if head is None else (head.seq, head.hash, stored)
+
+    async def _entries_for(self, records: Collection[RecordKey]) -> dict[tuple[Source, str, EntryKind], Entry]:
         """The latest credit and the latest reversal of each record (a replaced credit is not the latest)."""
         found: dict[tuple[Source, str, EntryKind], Entry] = {}
-        for query in self._record_queries(ENTRY, records):
-            for row in await self.connection.execute(query.order_by(ENTRY.c.seq)):
+        for query, parameters in self._record_queries(ENTRY, records):
+            for row in await self.connection.execute(query.order_by(ENTRY.c.seq), parameters):
                 entry = entry_from_row(row)
                 found[(entry.source, entry.record_id, entry.kind)] = entry
         return found
 
-    async def pending_for(self, records: Collection[RecordKey]) -> dict[RecordKey, PendingReversal]:
+    async def _pending_for(self, records: Collection[RecordKey]) -> dict[RecordKey, PendingReversal]:
         found: dict[RecordKey, PendingReversal] = {}
-        for query in self._record_queries(PENDING, records, PENDING.c.applied_seq.is_(None)):
-            for row in await self.connection.execute(query):
+        for query, parameters in self._record_queries(PENDING, records):
+            for row in await self.connection.execute(query, parameters):
                 source = Source(row.source)
                 found[(source, row.record_id)] = PendingReversal(
                     source=source,
@@ -303,63 +402,41 @@ class SqlLedgerWriter:
                 )
         return found
 
-    async def insert_entries(self, entries: list[Entry]) -> None:
-        await self._insert_many(ENTRY, [_entry_values(entry) for entry in entries])
-
-    async def _insert_many(self, table: Table, rows: list[dict[str, object]]) -> None:
-        """Insert rows that all have the same keys, in this transaction."""
-        if not rows:
+    async def append(
+        self,
+        entries: list[Entry],
+        balance_deltas: Mapping[BalanceKey, int],
+        receipts: list[tuple[Delivery, Outcome]],
+        now: datetime,
+    ) -> None:
+        """Insert the entries, add them to the balances, mark the years they change due for review
+        (as of ``now``) and keep a receipt of each delivery with its outcome: on PostgreSQL in one
+        statement."""
+        rows = {
+            ENTRY: [_entry_values(entry) for entry in entries],
+            BALANCE: _balance_rows(balance_deltas),
+            DUE: _due_rows(entries, now),
+            RECEIPT: _receipt_rows(receipts),
+        }
+        if self._dialect == "postgresql":
+            if any(rows.values()):
+                await self.connection.execute(POSTGRESQL_APPEND, _arrays(rows))
             return
-        if self._dialect != "postgresql" or len(rows) < COPY_ROWS_MIN:
-            await self.connection.execute(insert(table), rows)
-            return
-        # PostgreSQL loads many rows fastest through COPY, on the transaction's own connection.
-        raw = await self.connection.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            table.name, records=[tuple(row.values()) for row in rows], columns=list(rows[0])
-        )
-
-    async def add_to_balances(self, deltas: Mapping[BalanceKey, int]) -> None:
-        rows = [
-            {"person_id": person_id, "year": year, "subject": subject.value, "hours": hours}
-            for (person_id, year, subject), hours in sorted(deltas.items())
-            if hours
-        ]
-        if not rows:
-            return
-        if self._dialect != "postgresql":
-            upsert = sqlite.insert(BALANCE)
-            await self.connection.execute(_add_on_conflict(upsert, upsert.excluded.hours), rows)
-            return
-        # One statement for the whole batch: the rows travel as four arrays.
-        await self.connection.execute(
-            POSTGRESQL_BALANCES_UPSERT, {column: [row[column] for row in rows] for column in BALANCE_COLUMNS}
-        )
-
-    async def mark_due(self, entries: list[Entry], now: datetime) -> None:
-        """Mark the years these entries change as due for review, in this transaction."""
-        last: dict[tuple[str, int], int] = {}
-        for entry in entries:
-            last[(entry.person_id, entry.year)] = max(entry.seq, last.get((entry.person_id, entry.year), 0))
-        if not last:
-            return
-        keys = sorted(last)
-        if self._dialect != "postgresql":
-            rows = [
-                {"person_id": person, "year": year, "seq": last[(person, year)], "due_since": now}
-                for person, year in keys
-            ]
-            await self.connection.execute(_due_upsert(sqlite.insert(DUE)), rows)
-            return
-        await self.connection.execute(
-            POSTGRESQL_DUE_UPSERT,
-            {
-                "person_id": [person for person, _year in keys],
-                "year": [year for _person, year in keys],
-                "seq": [last[key] for key in keys],
-                "due_since": now,
-            },
-        )
+        balance_upsert, due_upsert = sqlite.insert(BALANCE), sqlite.insert(DUE)
+        statements = {
+            ENTRY: insert(ENTRY),
+            BALANCE: balance_upsert.on_conflict_do_update(
+                index_elements=[BALANCE.c.person_id, BALANCE.c.year, BALANCE.c.subject],
+                set_={"hours": BALANCE.c.hours + balance_upsert.excluded.hours},
+            ),
+            DUE: due_upsert.on_conflict_do_update(
+                index_elements=[DUE.c.person_id, DUE.c.year], set_={"seq": due_upsert.excluded.seq}
+            ),
+            RECEIPT: insert(RECEIPT),
+        }
+        for table, table_rows in rows.items():
+            if table_rows:
+                await self.connection.execute(statements[table], table_rows)
 
     async def keep_pending(self, pending: list[PendingReversal]) -> None:
         if pending:
@@ -405,28 +482,6 @@ class SqlLedgerWriter:
                     "received_at": record.received_at,
                 }
                 for record in records
-            ],
-        )
-
-    async def keep_receipts(self, receipts: list[tuple[Delivery, Outcome]]) -> None:
-        """A receipt of each delivery with the outcome the ledger decided for it."""
-        recorded_at = datetime.now(UTC)
-        await self._insert_many(
-            RECEIPT,
-            [
-                {
-                    "source": delivery.command.source.value,
-                    "delivery_id": delivery.delivery_id,
-                    "record_id": delivery.command.record_id,
-                    "kind": _kind_of(delivery.command).value,
-                    "outcome": outcome.kind.value,
-                    "entry_seq": outcome.entries[0].seq if outcome.entries else None,
-                    "held_reason": outcome.held.reason if outcome.held else None,
-                    "held_fingerprint": outcome.held.fingerprint if outcome.held else None,
-                    "received_at": delivery.received_at,
-                    "recorded_at": recorded_at,
-                }
-                for delivery, outcome in receipts
             ],
         )
 
@@ -644,18 +699,28 @@ class SqlLedgerStore:
         self.engine = engine
 
     @asynccontextmanager
+    async def holding_connection(self) -> AsyncIterator[SqlLedgerStore]:
+        """This store with its writes on one connection of its own, kept between them: for a writer
+        that writes one batch after another (the group committer), which then spends no round trip
+        per write on taking a connection from the pool and checking that it still works. A write
+        that fails gives the connection back, and the next takes a checked one: after the database
+        restarts, one write fails and the next recovers."""
+        held = _HeldConnectionStore(self.engine)
+        try:
+            yield held
+        finally:
+            await held.give_back()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
     async def writing(self) -> AsyncIterator[SqlLedgerWriter]:
-        async with translated_errors(), self.engine.begin() as connection:
+        async with translated_errors(), self._transaction() as connection:
             if connection.dialect.name == "postgresql":
-                # Every read in a write is a lookup by key, so the planner may not scan: without
-                # column statistics (a young or fast-growing table) it guesses that
-                # ``record_id = ANY(500 ids)`` matches everything and would scan the table.
-                await connection.execute(
-                    select(
-                        func.pg_advisory_xact_lock(CHAIN_LOCK_KEY),
-                        func.set_config("enable_seqscan", "off", True),  # for this transaction only
-                    )
-                )
+                await connection.execute(POSTGRESQL_CHAIN_LOCK)
             yield SqlLedgerWriter(connection)
 
     @asynccontextmanager
@@ -862,3 +927,28 @@ class SqlLedgerStore:
             for key in sorted(stored.keys() | recomputed.keys())
             if stored.get(key, 0) != recomputed.get(key, 0)
         ]
+
+
+class _HeldConnectionStore(SqlLedgerStore):
+    """``SqlLedgerStore.holding_connection``'s store."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self._connection: AsyncConnection | None = None
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        if self._connection is None:
+            self._connection = await self.engine.connect()
+        try:
+            async with self._connection.begin():
+                yield self._connection
+        except BaseException:
+            await self.give_back()
+            raise
+
+    async def give_back(self) -> None:
+        """Return the connection to the pool (which discards it if it broke)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
