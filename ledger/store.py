@@ -556,7 +556,7 @@ def quarantined_from_row(row: Row[Any]) -> Quarantined:
 
 
 def _kind_of(command: Command) -> EntryKind:
-    if isinstance(command, Credit | Replacement):
+    if isinstance(command, (Credit, Replacement)):  # a tuple: half the time of a union, once per receipt
         return EntryKind.CREDIT
     if isinstance(command, Reversal):
         return EntryKind.REVERSAL

@@ -29,6 +29,7 @@ SIGNATURES_PER_HEADER_MAX = 16
 IDENTIFIER_CHARACTERS_MAX = 200
 TITLE_CHARACTERS_MAX = 200
 REASON_CHARACTERS_MAX = 500
+SUBJECTS = frozenset(member.value for member in Subject)
 SECRET_PREFIX = "whsec_"  # noqa: S105  (the prefix of every secret, not a secret)
 
 
@@ -153,7 +154,7 @@ def parse_completion(data: dict[str, Any], errors: list[FieldError]) -> Completi
     course_id = _identifier(course, "id", errors, prefix="data.course.")
     title = _text(course.get("title", ""), "data.course.title", TITLE_CHARACTERS_MAX, errors)
     subject = str(course.get("subject"))
-    if subject not in {member.value for member in Subject}:
+    if subject not in SUBJECTS:
         errors.append(FieldError("data.course.subject", "must be public or professional"))
     hours = wire_hours(course.get("hours"), "data.course.hours", errors)
     completed_at = iso_time(data.get("completed_at"), "data.completed_at", errors)
