@@ -12,6 +12,7 @@ when one worker dies the others are stopped too, so that a supervisor restarts t
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 from collections.abc import Sequence
@@ -35,7 +36,21 @@ STOP_GRACE_SECONDS = 60.0
 def serve(settings: Settings, *, host: str, port: int, scheduler: bool) -> None:
     """One serving process in the foreground, until SIGINT or SIGTERM."""
     # Each route logs what it did; aiohttp's line per request would double the logging cost.
-    web.run_app(create_app(settings, scheduler=scheduler), host=host, port=port, print=None, access_log=None)
+    web.run_app(_serving_app(settings, scheduler), host=host, port=port, print=None, access_log=None)
+
+
+def _serving_app(settings: Settings, scheduler: bool) -> web.Application:
+    app = create_app(settings, scheduler=scheduler)
+    app.on_startup.append(_freeze_what_started)  # after the hub's own start-up (cleanup_ctx) has run
+    return app
+
+
+async def _freeze_what_started(_app: web.Application) -> None:
+    """Take what start-up made (modules, the app, the hub) out of the garbage collector's sight: they
+    live as long as the process, and under load each full collection would walk all of them again
+    (about 0.1 s each, measured under the webhook benchmark)."""
+    gc.collect()
+    gc.freeze()
 
 
 def serve_workers(
@@ -87,7 +102,7 @@ def _worker(config: Path | None, host: str, port: int, scheduler: bool) -> None:
     configure_logging()
     settings = load_settings(config)
     web.run_app(
-        create_app(settings, scheduler=scheduler),
+        _serving_app(settings, scheduler),
         host=host,
         port=port,
         reuse_port=True,
