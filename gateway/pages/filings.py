@@ -64,7 +64,7 @@ async def approve_filing(request: web.Request) -> web.Response:
     except FilingAlreadyDecided:
         errors = {FORM_LEVEL: ALREADY_DECIDED}
         return await _filings_page(request, caller, errors=errors, failed=request.match_info["number"], status=409)
-    raise redirect("/console/filings?done=approved")
+    raise redirect(_back(request, "approved"))
 
 
 @routes.post("/console/filings/{number}/rejection")
@@ -82,7 +82,16 @@ async def reject_filing(request: web.Request) -> web.Response:
         return await _filings_page(request, caller, errors={"reason": REASON_FAULT}, failed=number, status=422)
     except FilingAlreadyDecided:
         return await _filings_page(request, caller, errors={FORM_LEVEL: ALREADY_DECIDED}, failed=number, status=409)
-    raise redirect("/console/filings?done=rejected")
+    raise redirect(_back(request, "rejected"))
+
+
+def _back(request: web.Request, done: str) -> str:
+    """The page of filings a decision was made on (its form carries the page's cursor), saying what was done."""
+    query = {"done": done}
+    cursor = request.query.get("cursor")
+    if cursor is not None and _cursor_fits(cursor):
+        query["cursor"] = cursor
+    return f"/console/filings?{urlencode(query)}"
 
 
 async def _filings_page(
@@ -107,6 +116,8 @@ async def _filings_page(
         "filings": [_filing_view(request, filing, organisation, decides(caller, filing)) for filing in page.filings],
         "next_url": None if page.next_cursor is None else f"/console/filings?{urlencode({'cursor': page.next_cursor})}",
         "first_url": "/console/filings" if cursor else None,
+        # A decision's form comes back to this page, whether it is refused or done.
+        "this_page": f"?{urlencode({'cursor': cursor})}" if cursor else "",
         "reason_max": REASON_CHARACTERS_MAX,
     }
     audience = CONSOLE_AUDIENCES[caller.role]

@@ -29,7 +29,7 @@ async def form_token(browser: PageBrowser) -> str:
 
 
 def decision_forms(answer: Answer) -> list[str]:
-    return re.findall(r'action="/console/filings/([A-Z0-9-]+)/(?:approval|rejection)"', answer.text)
+    return re.findall(r'action="/console/filings/([A-Z0-9-]+)/(?:approval|rejection)(?:\?cursor=\d+)?"', answer.text)
 
 
 async def test_the_departments_supervisor_approves_and_rejects_filings_on_the_page(browser: PageBrowser) -> None:
@@ -155,6 +155,18 @@ async def test_filings_are_paged(browser: PageBrowser) -> None:
     assert 'rel="next"' not in second.text
     for cursor in ("abc", "0", "99999999999999999999"):
         assert (await browser.get(f"/console/filings?cursor={cursor}")).status == 404
+
+    # A decision made on the second page comes back to it, refused or done.
+    page_two = next_url[1].replace("&amp;", "&")
+    cursor = page_two.partition("cursor=")[2]
+    number = sorted(set(decision_forms(second)))[0]
+    assert f'action="/console/filings/{number}/rejection?cursor={cursor}"' in second.text
+    rejection = f"/console/filings/{number}/rejection?cursor={cursor}"
+    refused = await browser.submit(rejection, {"reason": ""}, page=page_two)
+    assert refused.status == 422
+    assert set(decision_forms(refused)) == set(decision_forms(second))
+    approved = await browser.submit(f"/console/filings/{number}/approval?cursor={cursor}", {}, page=page_two)
+    assert (approved.status, approved.location) == (303, f"/console/filings?done=approved&cursor={cursor}")
 
 
 async def test_staff_get_404_on_the_filings(browser: PageBrowser) -> None:
