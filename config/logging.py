@@ -107,6 +107,8 @@ def _replace_root_handler(output: TextIO, formatter: logging.Formatter, level: s
     root.setLevel(level)
     # httpx logs every request's URL at INFO, and signed query strings (hnou's) carry nonces and signatures.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic names each plugin it sets up at INFO on its import, which a command makes after this (gateway.cli).
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _gathering_processors() -> list[Processor]:

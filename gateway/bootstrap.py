@@ -29,6 +29,7 @@ from config import Settings
 from config.settings import YearRulesSettings
 from gateway.database import create_engine
 from gateway.directory import HubLearnerDirectory, PeopleRegistry
+from gateway.errors import HubNotReady
 from gateway.labels import PeopleLabels
 from gateway.messaging import SupervisionMessages
 from gateway.runs import JobRuns
@@ -141,10 +142,6 @@ def vendor_records(
         )
         readers[Source.HNOU] = HnouRecords(files)
     return readers
-
-
-class HubNotReady(Exception):
-    """Something the hub needs at start-up is missing; the message says what to do."""
 
 
 def ensure_keyring(path: Path) -> bool:

@@ -1,4 +1,8 @@
-"""The ``hub`` command line. Every failure ends in one line on standard error and a non-zero exit."""
+"""The ``hub`` command line. Every failure ends in one line on standard error and a non-zero exit.
+
+A command imports the parts of the hub it runs on when it runs (``gateway.commands.open_hub``, the
+imports inside the commands): importing them all would cost every ``hub`` a second or more of start-up.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from adapters.errors import AdapterError
 from config import Settings, SettingsError, load_settings
 from config.logging import configure_logging
-from gateway.bootstrap import HubNotReady, ensure_keyring, open_hub
-from gateway.commands import CommandFailed
+from gateway.commands import CommandFailed, open_hub
 from gateway.commands import exports as export_commands
 from gateway.commands import keys as key_commands
 from gateway.commands import organisation as organisation_commands
@@ -23,18 +26,15 @@ from gateway.commands import pull as pull_commands
 from gateway.commands import reconcile as reconcile_commands
 from gateway.commands import tokens as token_commands
 from gateway.commands import trainings as training_commands
-from gateway.database import migrate as migrate_database
-from gateway.jobs import running_scheduler
-from gateway.vendors import VendorNotReady
-from gateway.workers import WORKERS_MAX, serve_workers
-from gateway.workers import serve as serve_one
+from gateway.errors import HubNotReady, VendorNotReady
 from ledger.errors import LedgerError
 from ledger.model import format_hours
-from sso.certificates.service import running_reviews
 from sso.errors import IdentityError
 from trainings.errors import TrainingsError
 
 EXIT_FAILURE = 1
+WORKERS_MAX = 64
+"""The most serving processes of ``hub serve --workers``."""
 
 
 app = typer.Typer(
@@ -66,6 +66,9 @@ ConfigOption = Annotated[
 @app.command()
 def migrate(config: ConfigOption = None) -> None:
     """Create or upgrade the database schema."""
+    from gateway.bootstrap import ensure_keyring  # noqa: PLC0415  (needed by this command only)
+    from gateway.database import migrate as migrate_database  # noqa: PLC0415  (needed by this command only)
+
     settings = load_settings(config)
     migrate_database(settings.hub.database_url)
     typer.echo("database schema is up to date")
@@ -93,6 +96,9 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve the HTTP interface (and the scheduled jobs, unless --no-scheduler)."""
+    from gateway.workers import serve as serve_one  # noqa: PLC0415  (needed by this command only)
+    from gateway.workers import serve_workers  # noqa: PLC0415  (needed by this command only)
+
     settings = load_settings(config)
     if workers == 1:
         serve_one(settings, host=host, port=port, scheduler=not no_scheduler)
@@ -109,6 +115,9 @@ def scheduler(config: ConfigOption = None) -> None:
 
 
 async def _run_scheduler(settings: Settings) -> None:
+    from gateway.jobs import running_scheduler  # noqa: PLC0415  (needed by this command only)
+    from sso.certificates.service import running_reviews  # noqa: PLC0415  (needed by this command only)
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for received in (signal.SIGINT, signal.SIGTERM):

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from adapters.ports import BatchFetcher, PullReport
 from ledger.model import Delivery, Outcome, OutcomeKind
-from ledger.service import Ledger
+
+if TYPE_CHECKING:
+    from ledger.service import Ledger
 
 DAILY_RECORDS_PER_BATCH: Final = 500
 OUTCOME_WORDS: Final = {

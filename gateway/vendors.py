@@ -30,17 +30,13 @@ from adapters.webtrn.adapter import WebtrnAdapter
 from adapters.webtrn.client import WebtrnAccount
 from config import Settings
 from config.settings import VENDOR_CODES
+from gateway.errors import VendorNotReady
 from ledger.model import Source
 from ledger.service import Ledger
 from sso.handoff import JwtPostVendor, LtiVendor, SigningAlgorithm, Vendor
 from sso.personal_data import DataKeyring
 
 HandoffLink = JwtPostVendor | LtiVendor
-
-
-class VendorNotReady(Exception):
-    """A vendor is not configured for what was asked of it, or the registry disagrees with the
-    vendor codes elsewhere; the message is the one line to show."""
 
 
 @dataclass(frozen=True, slots=True)

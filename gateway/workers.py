@@ -29,7 +29,6 @@ from config.logging import configure_logging
 from gateway.app import create_app
 from gateway.commands import CommandFailed
 
-WORKERS_MAX = 64
 STOP_GRACE_SECONDS = 60.0
 
 

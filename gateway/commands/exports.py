@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import httpx
 import typer
@@ -21,15 +21,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from config import Settings, load_settings
-from gateway.bootstrap import open_hub
-from gateway.commands import CommandFailed
+from gateway.commands import CommandFailed, open_hub
 from ledger.exports.model import ExportFormat, ExportProblem, check_export
-from ledger.exports.service import ExportRequest
 from ledger.model import canonical_json
 from sso.access.model import COMMAND_LINE, AuditAction, AuditOutcome, NewAuditEntry, Target, TargetKind
 from sso.errors import UnknownOrganisationCode
-from sso.handoff.tokens import verify_document
 from sso.json_files import JsonFileRefused, read_json_file
+
+if TYPE_CHECKING:
+    from ledger.exports.service import ExportRequest
 
 JWKS_BYTES_MAX: Final = 1024 * 1024
 MANIFEST_BYTES_MAX: Final = 64 * 1024
@@ -54,6 +54,8 @@ def export(
     config: ConfigOption = None,
 ) -> None:
     """Export the ledger's entries of a year to FILE, with its signed manifest in FILE.manifest.json."""
+    from ledger.exports.service import ExportRequest  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     settings = load_settings(config)
     manifest = asyncio.run(_export(settings, ExportRequest(year, export_format, COMMAND_LINE.kind.value, unit), out))
     typer.echo(f"wrote {manifest['row_count']} rows to {out} (through sequence number {manifest['through_seq']})")
@@ -120,6 +122,8 @@ def check_offline(export_file: Path, manifest_file: Path, jwks_source: str) -> s
 
     Raises ``CommandFailed`` naming the first bad row, or what else does not hold.
     """
+    from sso.handoff.tokens import verify_document  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     manifest = _read_manifest(manifest_file)
     signature = manifest.pop("signature", None)
     if not isinstance(signature, str):

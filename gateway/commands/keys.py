@@ -22,7 +22,7 @@ from typing import Annotated
 import typer
 
 from config import Settings, load_settings
-from gateway.bootstrap import open_hub
+from gateway.commands import open_hub
 from sso.access.model import COMMAND_LINE, AuditAction, AuditDetails, AuditOutcome, NewAuditEntry
 from sso.handoff.model import SigningKeyRecord
 

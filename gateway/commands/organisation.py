@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 
 from config import Settings, load_settings
-from gateway.database import create_engine
 from sso.errors import OrganisationInvalid
 from sso.organisation import Organisation, load_organisation
 from sso.units.model import ImportSummary
@@ -66,6 +65,8 @@ def _checked(file: Path) -> Organisation:
 
 
 async def _replace(settings: Settings, organisation: Organisation) -> ImportSummary:
+    from gateway.database import create_engine  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     engine = create_engine(settings.hub.database_url)
     try:
         return await OrganisationService(engine).replace(organisation)
@@ -74,6 +75,8 @@ async def _replace(settings: Settings, organisation: Organisation) -> ImportSumm
 
 
 async def _import_if_empty(settings: Settings, organisation: Organisation) -> ImportSummary | None:
+    from gateway.database import create_engine  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     engine = create_engine(settings.hub.database_url)
     try:
         return await OrganisationService(engine).import_if_empty(organisation)

@@ -28,8 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from adapters.ports import PullReport
 from config import Settings, load_settings
-from gateway.bootstrap import open_hub
-from gateway.jobs import recorded_run
+from gateway.commands import open_hub
 from gateway.pulls import DayCounts, describe, describe_pull, store_daily_file
 from ledger.model import BEIJING, Source
 
@@ -101,6 +100,8 @@ async def _pull_hnou(settings: Settings, days: Sequence[date]) -> list[tuple[dat
         console=console,
         disable=not console.is_terminal,
     )
+    from gateway.jobs import recorded_run  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     async with open_hub(settings) as hub:
         files = hub.vendors.batches(Source.HNOU)
         with progress:
@@ -138,6 +139,8 @@ async def _pull_webtrn(settings: Settings) -> PullReport:
         console=console,
         disable=not console.is_terminal,
     )
+    from gateway.jobs import recorded_run  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     async with open_hub(settings) as hub:
         puller = hub.vendors.puller(Source.WEBTRN)
         with progress:

@@ -18,8 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from config import Settings, load_settings
-from gateway.bootstrap import open_hub
-from gateway.commands import CommandFailed
+from gateway.commands import CommandFailed, open_hub
 from ledger.reconciliation.errors import InvalidReconciliationRequest
 from ledger.reconciliation.model import VENDORS, DiscrepancyKind, Run, RunRequest, RunStatus, parse_run_request
 from sso.access.model import COMMAND_LINE, AuditAction, AuditOutcome, NewAuditEntry, Target, TargetKind

@@ -15,7 +15,7 @@ import typer
 from rich.cells import cell_len
 
 from config import Settings, load_settings
-from gateway.bootstrap import open_hub
+from gateway.commands import open_hub
 from sso.access.model import (
     COMMAND_LINE,
     TOKEN_LIFETIME_DAYS_DEFAULT,

@@ -25,8 +25,7 @@ from typing import Annotated, Final
 import typer
 
 from config import Settings, load_settings
-from gateway.bearer import audited_act
-from gateway.bootstrap import open_hub
+from gateway.commands import open_hub
 from sso.access.model import COMMAND_LINE, AuditAction, Target, TargetKind
 from trainings.errors import FileTooLarge, RowsInvalid
 from trainings.model import PAGE_SIZE_MAX, ImportReport, Listing
@@ -79,6 +78,8 @@ def file_training(
 
 
 async def _file(settings: Settings, form: dict[str, object]) -> Filing:
+    from gateway.bearer import audited_act  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     async with open_hub(settings) as hub, audited_act(hub.access.audit, COMMAND_LINE, FILED) as note:
         filing = await hub.offline_trainings.file(form, await hub.organisation.organisation(), ACTOR)
         note.target = Target(TargetKind.OFFLINE_TRAINING, filing.number)
@@ -127,6 +128,8 @@ def upload_attendance(
 
 
 async def _attendance(settings: Settings, number: str, content: bytes) -> ImportReport:
+    from gateway.bearer import audited_act  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     async with open_hub(settings) as hub, audited_act(hub.access.audit, COMMAND_LINE, ATTENDED) as note:
         filing = await hub.offline_trainings.filing(number)
         note.target = Target(TargetKind.OFFLINE_TRAINING, filing.number)
@@ -149,6 +152,8 @@ def import_continuing_education(file: FileArgument, config: ConfigOption = None)
 
 
 async def _continuing(settings: Settings, content: bytes) -> ImportReport:
+    from gateway.bearer import audited_act  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     async with open_hub(settings) as hub, audited_act(hub.access.audit, COMMAND_LINE, RECOGNISED) as note:
         report = await hub.continuing_education.import_file(content, ACTOR)
         note.target = Target(TargetKind.TRAINING_IMPORT, str(report.record.id))

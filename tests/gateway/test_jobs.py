@@ -12,9 +12,10 @@ from structlog.testing import capture_logs
 
 from config import load_settings
 from gateway.bootstrap import ensure_keyring, open_hub
+from gateway.errors import VendorNotReady
 from gateway.jobs import MISFIRE_GRACE_SECONDS, run_exclusively, running_scheduler, yesterday
 from gateway.tables import JobRunRow
-from gateway.vendors import REGISTRY, VendorNotReady, check_registry
+from gateway.vendors import REGISTRY, check_registry
 
 from .conftest import RunHub
 
