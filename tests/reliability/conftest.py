@@ -47,6 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups off the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The scan of what the scenarios left behind goes after them, in the same process: under
     pytest-xdist (``--dist loadgroup``) the whole suite is one group, run by one worker in this order."""
