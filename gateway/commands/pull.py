@@ -90,6 +90,8 @@ def _parse_day(text: str, option: str) -> date:
 
 
 async def _pull_hnou(settings: Settings, days: Sequence[date]) -> list[tuple[date, DayCounts]]:
+    from gateway.jobs import recorded_run  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     console = Console(stderr=True)
     reports: list[tuple[date, DayCounts]] = []
     progress = Progress(
@@ -100,8 +102,6 @@ async def _pull_hnou(settings: Settings, days: Sequence[date]) -> list[tuple[dat
         console=console,
         disable=not console.is_terminal,
     )
-    from gateway.jobs import recorded_run  # noqa: PLC0415  (imported when it runs: see gateway.cli)
-
     async with open_hub(settings) as hub:
         files = hub.vendors.batches(Source.HNOU)
         with progress:
@@ -132,6 +132,8 @@ def pull_webtrn(config: ConfigOption = None) -> None:
 
 
 async def _pull_webtrn(settings: Settings) -> PullReport:
+    from gateway.jobs import recorded_run  # noqa: PLC0415  (imported when it runs: see gateway.cli)
+
     console = Console(stderr=True)
     progress = Progress(
         SpinnerColumn(),
@@ -139,8 +141,6 @@ async def _pull_webtrn(settings: Settings) -> PullReport:
         console=console,
         disable=not console.is_terminal,
     )
-    from gateway.jobs import recorded_run  # noqa: PLC0415  (imported when it runs: see gateway.cli)
-
     async with open_hub(settings) as hub:
         puller = hub.vendors.puller(Source.WEBTRN)
         with progress:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -146,3 +148,14 @@ def test_every_command_has_help(run_hub: RunHub) -> None:
         result = run_hub(*command, "--help")
         assert result.returncode == 0, (command, result.stderr)
         assert "Usage: hub" in result.stdout
+
+
+def test_the_command_line_starts_without_the_hubs_services() -> None:
+    """A command imports what it runs on when it runs (``gateway.cli``): ``--help`` and a command refused
+    before its work load none of the services, whose imports cost every ``hub`` a second of start-up."""
+    probe = "import sys, gateway.cli; print(*sys.modules)"
+    loaded = subprocess.run(  # noqa: S603  (this interpreter, with a fixed probe)
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
+    services = {"gateway.bootstrap", "gateway.database", "gateway.app", "gateway.jobs", "alembic", "aiohttp"}
+    assert services.intersection(loaded) == set()
