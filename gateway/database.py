@@ -9,10 +9,8 @@ its appenders with an advisory lock.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import MetaData, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -33,6 +31,9 @@ import sso.units.tables  # noqa: F401  (the last import that binds `sso`)
 import supervision.feedback.tables
 import supervision.notices.tables  # noqa: F401  (the last import that binds `supervision`)
 import trainings.tables  # noqa: F401
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_PATH = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MILLISECONDS = 30_000
@@ -84,6 +85,9 @@ def metadata() -> MetaData:
 
 
 def alembic_config(database_url: str) -> Config:
+    # Imported by what migrates, not by every process that opens the hub: a third of this module's import.
+    from alembic.config import Config  # noqa: PLC0415
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_PATH))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
@@ -92,4 +96,6 @@ def alembic_config(database_url: str) -> Config:
 
 def migrate(database_url: str, revision: str = "head") -> None:
     """Create or upgrade the schema. Blocking: Alembic drives its own event loop in ``env.py``."""
+    from alembic import command  # noqa: PLC0415  (see alembic_config)
+
     command.upgrade(alembic_config(database_url), revision)
