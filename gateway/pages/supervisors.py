@@ -88,7 +88,9 @@ async def compliance_page(request: web.Request) -> web.Response:
     return await _report_page(request, AuditAction.COMPLIANCE_READ, "supervisors/compliance.html", _compliance)
 
 
-async def _compliance(request: web.Request, report: Report, year: int, note: AuditNote) -> dict[str, object]:
+async def _compliance(
+    request: web.Request, report: Report, year: int, note: AuditNote, _unpaged: Cursor
+) -> dict[str, object]:
     note.details.update(year=year, format="html")
     summary = await request.app[HUB].supervision.reports.compliance(report, year)
     note.details["people"] = summary.total.people
@@ -140,11 +142,14 @@ def _compliance_chart(report: Report, total: Tally, units: Sequence[tuple[str, T
 
 @routes.get("/console/compliance/short")
 async def shortfalls_page(request: web.Request) -> web.Response:
-    return await _report_page(request, AuditAction.COMPLIANCE_READ, "supervisors/shortfalls.html", _shortfalls)
+    return await _report_page(
+        request, AuditAction.COMPLIANCE_READ, "supervisors/shortfalls.html", _shortfalls, cursor_parts=2
+    )
 
 
-async def _shortfalls(request: web.Request, report: Report, year: int, note: AuditNote) -> dict[str, object]:
-    cursor = _cursor(request, parts=2)
+async def _shortfalls(
+    request: web.Request, report: Report, year: int, note: AuditNote, cursor: Cursor
+) -> dict[str, object]:
     after = None if cursor is None else Member(InstitutionCode(cursor[0]), PersonId(cursor[1]))
     note.details.update(year=year, part="short")
     page = await request.app[HUB].supervision.reports.shortfalls(report, year, after, SHORTFALLS_PER_PAGE)
@@ -167,11 +172,14 @@ async def _shortfalls(request: web.Request, report: Report, year: int, note: Aud
 
 @routes.get("/console/vendor-share")
 async def vendor_share_page(request: web.Request) -> web.Response:
-    return await _report_page(request, AuditAction.VENDOR_SHARE_READ, "supervisors/vendor_share.html", _vendor_share)
+    return await _report_page(
+        request, AuditAction.VENDOR_SHARE_READ, "supervisors/vendor_share.html", _vendor_share, cursor_parts=1
+    )
 
 
-async def _vendor_share(request: web.Request, report: Report, year: int, note: AuditNote) -> dict[str, object]:
-    cursor = _cursor(request, parts=1)
+async def _vendor_share(
+    request: web.Request, report: Report, year: int, note: AuditNote, cursor: Cursor
+) -> dict[str, object]:
     note.details["year"] = year
     reports = request.app[HUB].supervision.reports
     page = await reports.vendor_shares(report, year, None if cursor is None else cursor[0], INSTITUTIONS_PER_PAGE)
@@ -224,20 +232,26 @@ async def _vendor_share(request: web.Request, report: Report, year: int, note: A
     }
 
 
-ReportPart = Callable[[web.Request, Report, int, AuditNote], Awaitable[dict[str, object]]]
+Cursor = tuple[str, ...] | None
+ReportPart = Callable[[web.Request, Report, int, AuditNote, Cursor], Awaitable[dict[str, object]]]
 
 
-async def _report_page(request: web.Request, action: AuditAction, template: str, part: ReportPart) -> web.Response:
+async def _report_page(
+    request: web.Request, action: AuditAction, template: str, part: ReportPart, *, cursor_parts: int = 0
+) -> web.Response:
     """A report's page on the unit and year the query asks for, audited as the API audits the report: a unit
-    outside the supervisor's scope is the not-found page, a year without rules the page with its error."""
+    outside the supervisor's scope is the not-found page, a year without rules the page with its error. A
+    paged part's ``?cursor=`` (of ``cursor_parts`` parts) is read before the read is audited: a cursor no
+    page gave is the not-found page, as on the console's other lists, not a failed read."""
     caller = await signed_in_supervisor(request)
     choice = _choice(request, caller)
+    cursor = _cursor(request, parts=cursor_parts) if cursor_parts else None
     report = None
     context: dict[str, object] = {}
     try:
         async with audited(request, caller, action) as note:
             report = report_in_reach(caller, choice.unit_code, note)
-            context = await part(request, report, _year_of(choice), note)
+            context = await part(request, report, _year_of(choice), note, cursor)
     except OutOfReach:
         raise PageRefused(404, "找不到该单位", "没有这个单位，或它不在您的监管范围内。") from None
     except InvalidSupervisionRequest:
