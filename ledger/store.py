@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import asyncpg
+import orjson
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -29,15 +31,12 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
-    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped
-from sqlalchemy.sql.elements import TextClause
 
 from ledger.errors import LedgerUnavailable, WriteConflict
 from ledger.model import (
@@ -93,6 +92,8 @@ DUE: Table = EvaluationDueRow.metadata.tables["ledger_evaluation_due"]
 CHAIN_LOCK_KEY = 0x4C454447  # "LEDG": the PostgreSQL advisory lock that serialises appenders
 REVIEW_LOCK_SPACE = 0x52455657  # "REVW": with a person's year, the lock that serialises its reviews
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialisation failure, deadlock, lock not available
+INTEGRITY_SQLSTATE_CLASS = "23"  # a constraint refused the write: another writer got there first
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")  # connection, insufficient resources, operator intervention
 RECORDS_PER_QUERY_MAX = 500
 _Item = TypeVar("_Item")
 
@@ -107,27 +108,51 @@ YearKey = tuple[PersonId, int]
 
 def entry_from_row(row: Row[Any]) -> Entry:
     """An ``Entry`` from a row of ``ledger_entry``."""
-    reverses_seq = row.reverses_seq
+    return _entry(row._mapping)
+
+
+def _entry(values: Mapping[Any, Any]) -> Entry:
+    """An ``Entry`` from the columns of ``ledger_entry``, its times as ``datetime`` values."""
+    reverses_seq = values["reverses_seq"]
     return Entry(
-        seq=SequenceNumber(row.seq),
-        kind=EntryKind(row.kind),
-        person_id=PersonId(row.person_id),
-        year=row.year,
-        subject=Subject(row.subject),
-        hours=Hours(row.hours),
-        source=Source(row.source),
-        record_id=row.record_id,
-        course_code=row.course_code,
-        course_title=row.course_title,
-        completed_at=row.completed_at,
-        recorded_at=row.recorded_at,
-        actor=row.actor,
-        payload_hash=row.payload_hash,
-        content_hash=row.content_hash,
+        seq=SequenceNumber(values["seq"]),
+        kind=EntryKind(values["kind"]),
+        person_id=PersonId(values["person_id"]),
+        year=values["year"],
+        subject=Subject(values["subject"]),
+        hours=Hours(values["hours"]),
+        source=Source(values["source"]),
+        record_id=values["record_id"],
+        course_code=values["course_code"],
+        course_title=values["course_title"],
+        completed_at=values["completed_at"],
+        recorded_at=values["recorded_at"],
+        actor=values["actor"],
+        payload_hash=values["payload_hash"],
+        content_hash=values["content_hash"],
         reverses_seq=None if reverses_seq is None else SequenceNumber(reverses_seq),
-        reason=row.reason,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
+        reason=values["reason"],
+        prev_hash=values["prev_hash"],
+        hash=values["hash"],
+    )
+
+
+def _entry_from_json(document: dict[str, Any]) -> Entry:
+    """An ``Entry`` from PostgreSQL's JSON of a ``ledger_entry`` row (times as ISO 8601 text)."""
+    for name in ("completed_at", "recorded_at"):
+        document[name] = datetime.fromisoformat(document[name])
+    return _entry(document)
+
+
+def _pending_from_json(document: dict[str, Any]) -> PendingReversal:
+    """A ``PendingReversal`` from PostgreSQL's JSON of a ``ledger_pending_reversal`` row."""
+    return PendingReversal(
+        source=Source(document["source"]),
+        record_id=document["record_id"],
+        reason=document["reason"],
+        actor=document["actor"],
+        payload_hash=document["payload_hash"],
+        received_at=datetime.fromisoformat(document["received_at"]),
     )
 
 
@@ -201,13 +226,9 @@ def _receipt_rows(receipts: list[tuple[Delivery, Outcome]]) -> list[dict[str, ob
     ]
 
 
-def _arrays(rows: Mapping[Table, list[dict[str, object]]]) -> dict[str, list[object]]:
-    """``POSTGRESQL_APPEND``'s parameters: each table's rows as one array per column."""
-    return {
-        f"{table.name}__{column}": [row[column] for row in table_rows]
-        for table, table_rows in rows.items()
-        for column in APPENDED_COLUMNS[table.name]
-    }
+def _recordsets(rows: Mapping[Table, list[dict[str, object]]]) -> list[str]:
+    """``POSTGRESQL_APPEND``'s parameters: each table's rows as one JSON array of objects."""
+    return [orjson.dumps(rows[table]).decode() for table in APPENDED_TABLES]
 
 
 def _chunks(items: list[_Item]) -> list[list[_Item]]:
@@ -234,6 +255,16 @@ def translate_database_error(exc: DBAPIError) -> WriteConflict | LedgerUnavailab
     return None
 
 
+def _translate_driver_error(exc: Exception) -> WriteConflict | LedgerUnavailable | None:
+    """``translate_database_error`` for an error of a statement run on the driver's connection."""
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    if sqlstate in RETRYABLE_SQLSTATES or sqlstate.startswith(INTEGRITY_SQLSTATE_CLASS):
+        return WriteConflict("a concurrent write got in the way")
+    if isinstance(exc, asyncpg.InterfaceError) or sqlstate.startswith(UNAVAILABLE_SQLSTATE_CLASSES):
+        return LedgerUnavailable("the database cannot be reached")
+    return None
+
+
 @asynccontextmanager
 async def translated_errors() -> AsyncIterator[None]:
     try:
@@ -243,10 +274,16 @@ async def translated_errors() -> AsyncIterator[None]:
         if translated is None:
             raise
         raise translated from exc
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        driver_translated = _translate_driver_error(exc)
+        if driver_translated is None:
+            raise
+        raise driver_translated from exc
     except OSError as exc:
         raise LedgerUnavailable("the database cannot be reached") from exc
 
 
+APPENDED_TABLES = (ENTRY, BALANCE, DUE, RECEIPT)
 APPENDED_COLUMNS = {
     ENTRY.name: ENTRY_COLUMNS,
     BALANCE.name: BALANCE_COLUMNS,
@@ -255,38 +292,29 @@ APPENDED_COLUMNS = {
 }
 
 
-def _unnest_insert(table: Table) -> str:
-    """``INSERT`` of rows that arrive as one array per column, each bound as ``:<table>__<column>``."""
-    # SQLAlchemy's dialects have no annotated constructors.
-    dialect, columns = PGDialect(), APPENDED_COLUMNS[table.name]  # type: ignore[no-untyped-call]
-    arrays = ", ".join(
-        f"CAST(:{table.name}__{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in columns
+def _recordset_insert(table: Table) -> str:
+    """``INSERT`` of rows that arrive as one JSON array of objects, its parameter numbered by the
+    table's place in ``APPENDED_TABLES``; PostgreSQL reads each value as its column's type."""
+    columns = ", ".join(APPENDED_COLUMNS[table.name])
+    return (
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns}"  # noqa: S608  (names, no values)
+        f" FROM json_populate_recordset(NULL::{table.name}, ${APPENDED_TABLES.index(table) + 1}::json)"
     )
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"  # noqa: S608  (names, no values)
 
 
-def _postgresql_append() -> TextClause:
+def _postgresql_append() -> str:
     """A batch's entries, its balance changes, the years it makes due and its deliveries' receipts, in
-    one statement and one round trip; a part without rows (empty arrays) inserts nothing. A year due
+    one statement and one round trip; a part without rows (an empty array) inserts nothing. A year due
     again keeps the moment it first became due and takes the newest entry."""
     before = {
-        "entries": _unnest_insert(ENTRY),
-        "balances": _unnest_insert(BALANCE) + " ON CONFLICT (person_id, year, subject)"
+        "entries": _recordset_insert(ENTRY),
+        "balances": _recordset_insert(BALANCE) + " ON CONFLICT (person_id, year, subject)"
         " DO UPDATE SET hours = ledger_balance.hours + excluded.hours",
-        "due": _unnest_insert(DUE) + " ON CONFLICT (person_id, year) DO UPDATE SET seq = excluded.seq",
+        "due": _recordset_insert(DUE) + " ON CONFLICT (person_id, year) DO UPDATE SET seq = excluded.seq",
     }
     # The receipts are the statement itself, not a part returning a row: a result costs more to set up.
     parts = ", ".join(f"{name} AS ({sql})" for name, sql in before.items())
-    return text(f"WITH {parts} {_unnest_insert(RECEIPT)}")
-
-
-def _records_of_one_source(table: Table, *conditions: ColumnElement[bool]) -> Select[Any]:
-    """The rows of the records ``:record_ids`` (an array) of the source ``:source``."""
-    return select(table).where(
-        table.c.record_id == any_(bindparam("record_ids", type_=RECORD_IDS)),
-        table.c.source == bindparam("source"),
-        *conditions,
-    )
+    return f"WITH {parts} {_recordset_insert(RECEIPT)}"
 
 
 # Built once: constructing a statement per write costs more than running it.
@@ -296,16 +324,19 @@ POSTGRESQL_CHAIN_LOCK = select(
     func.pg_advisory_xact_lock(CHAIN_LOCK_KEY),
     func.set_config("enable_seqscan", "off", True),  # for this transaction only
 )
+# Run on the driver's connection (asyncpg), inside the transaction SQLAlchemy began: a write's hot
+# statements pay no statement compiling, no result set-up and no greenlet switch.
 POSTGRESQL_APPEND = _postgresql_append()
-POSTGRESQL_RECORDS = {
-    ENTRY.name: _records_of_one_source(ENTRY),
-    PENDING.name: _records_of_one_source(PENDING, PENDING.c.applied_seq.is_(None)),
-}
-# The chain's head and the entries of one source's records, in one round trip; the head is the
-# entry with the highest sequence number of all that come back.
-POSTGRESQL_HEAD_AND_RECORDS = union_all(
-    select(ENTRY).order_by(ENTRY.c.seq.desc()).limit(1).subquery().select(), _records_of_one_source(ENTRY)
-)
+# What a write decides against, in one round trip: the head as [seq, hash], then the entries and the
+# waiting reversals of the records (``$1`` their sources, ``$2`` their ids), each part one JSON array.
+POSTGRESQL_STATE = """
+WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS wanted (source, record_id))
+SELECT
+  (SELECT json_build_array(seq, hash) FROM ledger_entry ORDER BY seq DESC LIMIT 1),
+  (SELECT json_agg(entry ORDER BY entry.seq) FROM ledger_entry AS entry JOIN wanted USING (record_id, source)),
+  (SELECT json_agg(pending) FROM ledger_pending_reversal AS pending JOIN wanted USING (record_id, source)
+   WHERE pending.applied_seq IS NULL)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,63 +365,57 @@ class SqlLedgerWriter:
         row = result.first()
         return (0, GENESIS_HASH) if row is None else (row.seq, row.hash)
 
-    def _record_queries(
-        self, table: Table, records: Collection[RecordKey]
-    ) -> list[tuple[Select[Any], dict[str, object]]]:
-        """Queries for the rows of these records (a waiting reversal's only while it waits), each
-        looking up the index that leads with ``record_id``: on PostgreSQL one per source, with the
-        record ids as one array; on SQLite one per source and chunk of ids."""
-        if self._dialect == "postgresql":
-            query = POSTGRESQL_RECORDS[table.name]
-            return [(query, {"record_ids": ids, "source": source.value}) for source, ids in _by_source(records)]
+    def _record_queries(self, table: Table, records: Collection[RecordKey]) -> list[Select[Any]]:
+        """SQLite's queries for the rows of these records (a waiting reversal's only while it waits),
+        one per source and chunk of ids, each looking up the index that leads with ``record_id``."""
         waiting = [PENDING.c.applied_seq.is_(None)] if table is PENDING else []
         return [
-            (select(table).where(table.c.record_id.in_(chunk), table.c.source == source.value, *waiting), {})
+            select(table).where(table.c.record_id.in_(chunk), table.c.source == source.value, *waiting)
             for source, record_ids in _by_source(records)
             for chunk in _chunks(record_ids)
         ]
 
     async def state_for(self, records: Collection[RecordKey]) -> ChainState:
         """The head, and the stored entries and waiting reversals of these records."""
-        if self._dialect == "postgresql" and records:
-            seq, prev_hash, stored = await self._head_and_entries(records)
-        else:
-            (seq, prev_hash), stored = await self.head(), await self._entries_for(records)
+        if self._dialect == "postgresql":
+            return await self._postgresql_state(records)
+        (seq, prev_hash), stored = await self.head(), await self._entries_for(records)
         return ChainState(seq, prev_hash, stored, await self._pending_for(records))
 
-    async def _head_and_entries(
-        self, records: Collection[RecordKey]
-    ) -> tuple[int, str, dict[tuple[Source, str, EntryKind], Entry]]:
-        """``head`` and ``_entries_for`` on PostgreSQL: the first source's records read with the head."""
-        by_source = _by_source(records)
-        source, record_ids = by_source.pop(0)
-        result = await self.connection.execute(
-            POSTGRESQL_HEAD_AND_RECORDS, {"record_ids": record_ids, "source": source.value}
+    async def _driver(self) -> asyncpg.Connection:
+        """The driver's own connection, in this writer's transaction."""
+        driver: asyncpg.Connection = (await self.connection.get_raw_connection()).driver_connection
+        return driver
+
+    async def _postgresql_state(self, records: Collection[RecordKey]) -> ChainState:
+        """``state_for`` on PostgreSQL, in one statement (``POSTGRESQL_STATE``)."""
+        wanted = list(records)
+        driver = await self._driver()
+        head, entries, pending = await driver.fetchrow(
+            POSTGRESQL_STATE, [source.value for source, _id in wanted], [record_id for _source, record_id in wanted]
         )
-        read = sorted((entry_from_row(row) for row in result), key=lambda entry: entry.seq)
-        head = read[-1] if read else None
-        wanted = set(records)
-        stored = {
-            (entry.source, entry.record_id, entry.kind): entry
-            for entry in read
-            if (entry.source, entry.record_id) in wanted
-        }
-        stored.update(await self._entries_for([(other, record) for other, ids in by_source for record in ids]))
-        return (0, GENESIS_HASH, stored) if head is None else (head.seq, head.hash, stored)
+        # The JSON comes back decoded: SQLAlchemy sets a JSON codec on every connection it opens.
+        seq, prev_hash = (0, GENESIS_HASH) if head is None else head
+        stored = {}
+        for document in entries or []:  # by sequence number: the latest of each kind wins
+            entry = _entry_from_json(document)
+            stored[(entry.source, entry.record_id, entry.kind)] = entry
+        waiting = [_pending_from_json(document) for document in pending or []]
+        return ChainState(seq, prev_hash, stored, {(item.source, item.record_id): item for item in waiting})
 
     async def _entries_for(self, records: Collection[RecordKey]) -> dict[tuple[Source, str, EntryKind], Entry]:
         """The latest credit and the latest reversal of each record (a replaced credit is not the latest)."""
         found: dict[tuple[Source, str, EntryKind], Entry] = {}
-        for query, parameters in self._record_queries(ENTRY, records):
-            for row in await self.connection.execute(query.order_by(ENTRY.c.seq), parameters):
+        for query in self._record_queries(ENTRY, records):
+            for row in await self.connection.execute(query.order_by(ENTRY.c.seq)):
                 entry = entry_from_row(row)
                 found[(entry.source, entry.record_id, entry.kind)] = entry
         return found
 
     async def _pending_for(self, records: Collection[RecordKey]) -> dict[RecordKey, PendingReversal]:
         found: dict[RecordKey, PendingReversal] = {}
-        for query, parameters in self._record_queries(PENDING, records):
-            for row in await self.connection.execute(query, parameters):
+        for query in self._record_queries(PENDING, records):
+            for row in await self.connection.execute(query):
                 source = Source(row.source)
                 found[(source, row.record_id)] = PendingReversal(
                     source=source,
@@ -420,7 +445,7 @@ class SqlLedgerWriter:
         }
         if self._dialect == "postgresql":
             if any(rows.values()):
-                await self.connection.execute(POSTGRESQL_APPEND, _arrays(rows))
+                await (await self._driver()).execute(POSTGRESQL_APPEND, *_recordsets(rows))
             return
         balance_upsert, due_upsert = sqlite.insert(BALANCE), sqlite.insert(DUE)
         statements = {
