@@ -324,6 +324,11 @@ POSTGRESQL_CHAIN_LOCK = select(
     func.pg_advisory_xact_lock(CHAIN_LOCK_KEY),
     func.set_config("enable_seqscan", "off", True),  # for this transaction only
 )
+# The same, with the transaction's start, in one round trip on the driver's connection (the group
+# committer's writes: ``holding_connection``).
+POSTGRESQL_BEGIN_AND_CHAIN_LOCK = (
+    f"BEGIN; SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}); SELECT set_config('enable_seqscan', 'off', true)"
+)
 # Run on the driver's connection (asyncpg), inside the transaction SQLAlchemy began: a write's hot
 # statements pay no statement compiling, no result set-up and no greenlet switch.
 POSTGRESQL_APPEND = _postgresql_append()
@@ -337,6 +342,12 @@ SELECT
   (SELECT json_agg(pending) FROM ledger_pending_reversal AS pending JOIN wanted USING (record_id, source)
    WHERE pending.applied_seq IS NULL)
 """
+
+
+async def _driver_connection(connection: AsyncConnection) -> asyncpg.Connection:
+    """asyncpg's connection under an SQLAlchemy connection to PostgreSQL."""
+    driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+    return driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,15 +393,10 @@ class SqlLedgerWriter:
         (seq, prev_hash), stored = await self.head(), await self._entries_for(records)
         return ChainState(seq, prev_hash, stored, await self._pending_for(records))
 
-    async def _driver(self) -> asyncpg.Connection:
-        """The driver's own connection, in this writer's transaction."""
-        driver: asyncpg.Connection = (await self.connection.get_raw_connection()).driver_connection
-        return driver
-
     async def _postgresql_state(self, records: Collection[RecordKey]) -> ChainState:
         """``state_for`` on PostgreSQL, in one statement (``POSTGRESQL_STATE``)."""
         wanted = list(records)
-        driver = await self._driver()
+        driver = await _driver_connection(self.connection)
         head, entries, pending = await driver.fetchrow(
             POSTGRESQL_STATE, [source.value for source, _id in wanted], [record_id for _source, record_id in wanted]
         )
@@ -445,7 +451,7 @@ class SqlLedgerWriter:
         }
         if self._dialect == "postgresql":
             if any(rows.values()):
-                await (await self._driver()).execute(POSTGRESQL_APPEND, *_recordsets(rows))
+                await (await _driver_connection(self.connection)).execute(POSTGRESQL_APPEND, *_recordsets(rows))
             return
         balance_upsert, due_upsert = sqlite.insert(BALANCE), sqlite.insert(DUE)
         statements = {
@@ -955,22 +961,58 @@ class SqlLedgerStore:
 
 
 class _HeldConnectionStore(SqlLedgerStore):
-    """``SqlLedgerStore.holding_connection``'s store."""
+    """``SqlLedgerStore.holding_connection``'s store.
+
+    On PostgreSQL its connection is in SQLAlchemy's AUTOCOMMIT mode, and each write is a transaction
+    begun on the driver's connection: ``BEGIN`` and the chain's lock in one round trip, ``COMMIT`` in
+    one more (SQLAlchemy's own transaction takes three, each through its execution layer). Statements
+    run through SQLAlchemy in between are part of that transaction. A write that fails drops the
+    connection (the server rolls back what it had begun), and the next write takes a checked one.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
         self._connection: AsyncConnection | None = None
 
     @asynccontextmanager
+    async def writing(self) -> AsyncIterator[SqlLedgerWriter]:
+        if self.engine.dialect.name != "postgresql":
+            async with super().writing() as writer:
+                yield writer
+            return
+        async with translated_errors():
+            connection = await self._held(isolation_level="AUTOCOMMIT")
+            try:
+                driver = await _driver_connection(connection)
+                await driver.execute(POSTGRESQL_BEGIN_AND_CHAIN_LOCK)
+                yield SqlLedgerWriter(connection)
+                await driver.execute("COMMIT")
+            except BaseException:
+                await self._drop()
+                raise
+
+    @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        if self._connection is None:
-            self._connection = await self.engine.connect()
+        connection = await self._held()
         try:
-            async with self._connection.begin():
-                yield self._connection
+            async with connection.begin():
+                yield connection
         except BaseException:
             await self.give_back()
             raise
+
+    async def _held(self, **options: str) -> AsyncConnection:
+        if self._connection is None:
+            connection = await self.engine.connect()
+            self._connection = await connection.execution_options(**options) if options else connection
+        return self._connection
+
+    async def _drop(self) -> None:
+        """Close the connection for good, with whatever transaction it had begun."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.invalidate()
+            await connection.close()
 
     async def give_back(self) -> None:
         """Return the connection to the pool (which discards it if it broke)."""

@@ -155,3 +155,31 @@ async def test_a_large_batch_keeps_every_receipt(ledger: Ledger, engine: AsyncEn
     receipts = await _receipts(engine)
     assert [receipt[0] for receipt in receipts] == [f"msg-{number}" for number in range(40)]
     assert {receipt[2] for receipt in receipts} == {"appended"}
+
+
+async def test_a_committer_whose_connection_is_cut_fails_one_batch_and_stores_the_next(
+    postgresql_database_url: str, make_credit: MakeCredit
+) -> None:
+    engine = create_engine(postgresql_database_url)
+    ledger = Ledger(SqlLedgerStore(engine), {2021: RULES_2021})
+    try:
+        async with running_group_commit(ledger) as committer:
+            first = await committer.submit(Delivery(make_credit("c-1"), "msg-1", RECEIVED_AT))
+            async with engine.connect() as other:  # the committer's connection is the only other one
+                await other.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            with pytest.raises(LedgerUnavailable):
+                await committer.submit(Delivery(make_credit("c-2"), "msg-2", RECEIVED_AT))
+            again = await committer.submit(Delivery(make_credit("c-2"), "msg-2", RECEIVED_AT))
+        receipts = await _receipts(engine)
+        report = await ledger.verify_chain()
+    finally:
+        await engine.dispose()
+
+    assert (first.kind, again.kind) == (OutcomeKind.APPENDED, OutcomeKind.APPENDED)
+    assert receipts == [("msg-1", "c-1", "appended", None), ("msg-2", "c-2", "appended", None)]
+    assert (report.intact, report.entries_checked) == (True, 2)
