@@ -26,6 +26,10 @@ from sso.personal_data import DataKeyring
 
 POSTGRESQL_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 DIALECTS = ("sqlite", "postgresql")
+TRIGGERS_OFF_QUERY = (
+    "SELECT EXISTS (SELECT FROM pg_trigger"
+    " WHERE tgrelid = 'ledger_entry'::regclass AND NOT tgisinternal AND tgenabled = 'D')"
+)
 SETTINGS = """\
 [hub]
 base_url = "http://127.0.0.1:8080"
@@ -82,14 +86,38 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _written_tables_query() -> str:
+    """The tables that hold rows or whose identity sequence has moved since it was last reset."""
+    holding_rows = " UNION ALL ".join(
+        f"SELECT '{table.name}' WHERE EXISTS (SELECT FROM {table.name})"  # noqa: S608  (our tables' names)
+        for table in metadata().sorted_tables
+    )
+    sequence_moved = (
+        "SELECT owner.relname::text FROM pg_sequences AS sequence"
+        " JOIN pg_depend AS dependency"
+        " ON dependency.objid = format('%I.%I', sequence.schemaname, sequence.sequencename)::regclass"
+        " JOIN pg_class AS owner ON owner.oid = dependency.refobjid"
+        " WHERE sequence.last_value IS NOT NULL AND dependency.deptype IN ('a', 'i')"
+    )
+    return f"{holding_rows} UNION {sequence_moved}"
+
+
 async def _empty_postgresql(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(table.name for table in metadata().sorted_tables)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
+    """Empty what earlier tests wrote. Only those tables are truncated: truncating all of them took
+    ~0.3 s a test, most of it PostgreSQL making every table's and index's files anew."""
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, password=parsed.password, database=parsed.database
+    )
+    try:
+        written = [record[0] for record in await connection.fetch(_written_tables_query())]
+        if written:
+            await connection.execute(f"TRUNCATE {', '.join(written)} RESTART IDENTITY CASCADE")
         # Tamper tests switch the append-only triggers off; every test starts with them on.
-        await connection.execute(text("ALTER TABLE ledger_entry ENABLE TRIGGER USER"))
-    await engine.dispose()
+        if await connection.fetchval(TRIGGERS_OFF_QUERY):
+            await connection.execute("ALTER TABLE ledger_entry ENABLE TRIGGER USER")
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(params=DIALECTS)
