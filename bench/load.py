@@ -32,6 +32,16 @@ class LoadReport:
     def per_second(self) -> float:
         return self.requests / self.seconds
 
+    @classmethod
+    def combined(cls, reports: Sequence[LoadReport]) -> LoadReport:
+        """Several runs' requests and time as one run."""
+        return cls(
+            sum(report.requests for report in reports),
+            sum(report.errors for report in reports),
+            sum(report.seconds for report in reports),
+            tuple(latency for report in reports for latency in report.latencies_seconds),
+        )
+
     def percentile_milliseconds(self, percent: int) -> float:
         cuts = statistics.quantiles(self.latencies_seconds, n=100, method="inclusive")
         return cuts[percent - 1] * 1000

@@ -2,16 +2,20 @@
 committed before the 2xx) against a bare aiohttp endpoint that answers 202 without work, driven
 by the same load generator in the same run, on PostgreSQL.
 
-    python -m bench.webhook_ingestion [--requests 16000] [--concurrency 64 256] [--workers 1]
+    python -m bench.webhook_ingestion [--requests 16000] [--concurrency 64 256] [--rounds 4] [--workers 1]
 
 With ``--workers N`` the hub runs ``hub serve --workers N`` and the bare endpoint as many processes.
+
+Both servers run side by side, and the load alternates between them in ``--rounds`` rounds (a share
+of the requests each), so that a shared machine's changing speed weighs on both alike; each side's
+rate is its requests over its time, summed over the rounds.
 
 Group commit makes the hub's rate grow with the number of senders waiting at once (each commit
 takes all of them), so it is measured at more than one concurrency.
 
 Both servers run as processes of their own on 127.0.0.1; the load comes from this process. Each
-run lasts a few seconds, so that what only start-up does (each ``sub`` looked up once, the first
-batches) weighs little on the rate.
+side gets a few seconds in all, so that what only start-up does (each ``sub`` looked up once, the
+first batches) weighs little on the rate.
 """
 
 from __future__ import annotations
@@ -188,8 +192,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=16000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--rounds", type=int, default=4, help="rounds in which the load alternates between them")
     parser.add_argument("--workers", type=int, default=1, help="serving processes of the hub and of the bare endpoint")
     arguments = parser.parse_args()
+    share = arguments.requests // arguments.rounds if arguments.rounds > 0 else 0
+    if share < 1:
+        parser.error("--rounds must be at least 1 and at most --requests")
     with scratch_database() as database_url, tempfile.TemporaryDirectory() as directory:
         hub_port, bare_port = _free_port(), _free_port()
         settings_file = Path(directory) / "hub.toml"
@@ -205,17 +213,18 @@ def main() -> None:
         bare_endpoint = [sys.executable, "-m", "bench.bare_endpoint", str(bare_port), str(arguments.workers)]
         reports = []
         for concurrency in arguments.concurrency:
-            with _server(bare_endpoint, bare_port, arguments.workers):
-                bare = _measure(bare_port, _requests(subjects, arguments.requests, f"bare{concurrency}"), concurrency)
-            with _server(serve, hub_port, arguments.workers):
-                hub_report = _measure(
-                    hub_port, _requests(subjects, arguments.requests, f"hub{concurrency}"), concurrency
-                )
-            reports.append((concurrency, bare, hub_report))
+            rounds: dict[str, list[LoadReport]] = {"bare": [], "hub": []}
+            with _server(bare_endpoint, bare_port, arguments.workers), _server(serve, hub_port, arguments.workers):
+                for number in range(arguments.rounds):
+                    for side, port in (("bare", bare_port), ("hub", hub_port)):
+                        # Signed just before they are sent, so that none is stale.
+                        requests = _requests(subjects, share, f"{side}{concurrency}-{number}")
+                        rounds[side].append(_measure(port, requests, concurrency))
+            reports.append((concurrency, LoadReport.combined(rounds["bare"]), LoadReport.combined(rounds["hub"])))
         stored = asyncio.run(_stored_entries(database_url))
     print(
-        f"webhook ingestion on PostgreSQL, {arguments.workers} serving process(es) each"
-        " (ratio = hub / bare, same run; goal >= 0.50)"
+        f"webhook ingestion on PostgreSQL, {arguments.workers} serving process(es) each, {arguments.rounds}"
+        f" alternating rounds of {share} requests a side (ratio = hub / bare, same run; goal >= 0.50)"
     )
     for concurrency, bare, hub_report in reports:
         print(f"  {concurrency} concurrent senders")
