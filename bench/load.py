@@ -47,8 +47,19 @@ class LoadReport:
         return cuts[percent - 1] * 1000
 
 
+def client(concurrency: int) -> aiohttp.ClientSession:
+    """A client that keeps up to ``concurrency`` connections open between the runs it drives."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS))
+
+
 async def drive(
-    base_url: str, requests: Sequence[Request], *, concurrency: int, time_limit_seconds: float
+    session: aiohttp.ClientSession,
+    base_url: str,
+    requests: Sequence[Request],
+    *,
+    concurrency: int,
+    time_limit_seconds: float,
 ) -> LoadReport:
     """Send every request (or as many as fit in the time limit) with ``concurrency`` in flight.
     A non-2xx answer or a failed connection counts as an error."""
@@ -56,9 +67,8 @@ async def drive(
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + time_limit_seconds
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
 
-    async def worker(session: aiohttp.ClientSession) -> None:
+    async def worker() -> None:
         nonlocal errors
         for request in queue:
             if time.perf_counter() > deadline:
@@ -73,9 +83,7 @@ async def drive(
             latencies.append(time.perf_counter() - started)
             errors += not ok
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
     return LoadReport(len(latencies), errors, seconds, tuple(latencies))

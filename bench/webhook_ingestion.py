@@ -8,7 +8,8 @@ With ``--workers N`` the hub runs ``hub serve --workers N`` and the bare endpoin
 
 Both servers run side by side, and the load alternates between them in ``--rounds`` rounds (a share
 of the requests each), so that a shared machine's changing speed weighs on both alike; each side's
-rate is its requests over its time, summed over the rounds.
+rate is its requests over its time, summed over the rounds. Each side keeps its connections from
+round to round, so that opening them weighs on neither.
 
 Group commit makes the hub's rate grow with the number of senders waiting at once (each commit
 takes all of them), so it is measured at more than one concurrency.
@@ -37,7 +38,7 @@ from pathlib import Path
 import aiohttp
 from standardwebhooks import Webhook
 
-from bench.load import LoadReport, Request, drive
+from bench.load import LoadReport, Request, client, drive
 from bench.scratch import connect, scratch_database
 from config import load_settings
 from gateway.bootstrap import ensure_keyring, open_hub
@@ -174,10 +175,27 @@ def _listening_sockets(port: int) -> int:
     return sum(1 for field in fields if field[1].endswith(f":{port:04X}") and field[3] == "0A")
 
 
-def _measure(port: int, requests: list[Request], concurrency: int) -> LoadReport:
-    return asyncio.run(
-        drive(f"http://127.0.0.1:{port}", requests, concurrency=concurrency, time_limit_seconds=TIME_LIMIT_SECONDS)
-    )
+async def _alternate(
+    ports: dict[str, int], subjects: list[str], concurrency: int, rounds: int, share: int
+) -> dict[str, LoadReport]:
+    """Each side's load in ``rounds`` turns, each side keeping its connections from turn to turn."""
+    runs: dict[str, list[LoadReport]] = {side: [] for side in ports}
+    async with client(concurrency) as bare_client, client(concurrency) as hub_client:
+        clients = {"bare": bare_client, "hub": hub_client}
+        for number in range(rounds):
+            for side, port in ports.items():
+                # Signed just before they are sent, so that none is stale.
+                requests = _requests(subjects, share, f"{side}{concurrency}-{number}")
+                runs[side].append(
+                    await drive(
+                        clients[side],
+                        f"http://127.0.0.1:{port}",
+                        requests,
+                        concurrency=concurrency,
+                        time_limit_seconds=TIME_LIMIT_SECONDS,
+                    )
+                )
+    return {side: LoadReport.combined(reports) for side, reports in runs.items()}
 
 
 async def _stored_entries(database_url: str) -> int:
@@ -213,14 +231,10 @@ def main() -> None:
         bare_endpoint = [sys.executable, "-m", "bench.bare_endpoint", str(bare_port), str(arguments.workers)]
         reports = []
         for concurrency in arguments.concurrency:
-            rounds: dict[str, list[LoadReport]] = {"bare": [], "hub": []}
             with _server(bare_endpoint, bare_port, arguments.workers), _server(serve, hub_port, arguments.workers):
-                for number in range(arguments.rounds):
-                    for side, port in (("bare", bare_port), ("hub", hub_port)):
-                        # Signed just before they are sent, so that none is stale.
-                        requests = _requests(subjects, share, f"{side}{concurrency}-{number}")
-                        rounds[side].append(_measure(port, requests, concurrency))
-            reports.append((concurrency, LoadReport.combined(rounds["bare"]), LoadReport.combined(rounds["hub"])))
+                ports = {"bare": bare_port, "hub": hub_port}
+                measured = asyncio.run(_alternate(ports, subjects, concurrency, arguments.rounds, share))
+            reports.append((concurrency, measured["bare"], measured["hub"]))
         stored = asyncio.run(_stored_entries(database_url))
     print(
         f"webhook ingestion on PostgreSQL, {arguments.workers} serving process(es) each, {arguments.rounds}"
