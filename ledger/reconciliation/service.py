@@ -20,7 +20,7 @@ import dataclasses
 import json
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
@@ -98,6 +98,15 @@ class _Tally:
     found: int = 0
 
 
+@dataclass
+class _Lease:
+    """A vendor's lease in this process: held by one run until it gives it up."""
+
+    ended: bool = False
+    """The run has recorded its end; the lease goes in a moment."""
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class Reconciliations:
     """Reconciliation of the ledger with the vendors whose readers it is given."""
 
@@ -112,7 +121,7 @@ class Reconciliations:
         self._ledger = ledger
         self._readers = dict(readers)
         self._clock = clock
-        self._busy: set[Source] = set()
+        self._leases: dict[Source, _Lease] = {}
         self._tasks: set[asyncio.Task[Run]] = set()
 
     async def open_per_vendor(self) -> Mapping[Source, int]:
@@ -160,11 +169,15 @@ class Reconciliations:
     async def _begin(self, request: RunRequest, started_by: str) -> tuple[Run, AsyncExitStack]:
         """The new run and its vendor's lease, which the run gives up when it ends."""
         self._check(request)
-        if request.vendor in self._busy:
+        held = self._leases.get(request.vendor)
+        if held is not None and held.ended:
+            # The last run says it has ended: the next may start as soon as that run lets go.
+            await held.released.wait()
+            held = self._leases.get(request.vendor)
+        if held is not None:
             raise ReconciliationRunning(f"a reconciliation of {request.vendor.value} is under way")
-        self._busy.add(request.vendor)
         lease = AsyncExitStack()
-        lease.callback(self._busy.discard, request.vendor)
+        lease.callback(self._let_go, request.vendor, self._leases.setdefault(request.vendor, _Lease()))
         try:
             await lease.enter_async_context(self._store.vendor_lease(request.vendor))
             run = await self._store.create_run(request.vendor, request.scope, started_by, self._clock())
@@ -174,16 +187,20 @@ class Reconciliations:
         log.info("reconciliation_started", run_id=run.id, vendor=run.vendor.value, started_by=started_by)
         return run, lease
 
+    def _let_go(self, vendor: Source, lease: _Lease) -> None:
+        del self._leases[vendor]
+        lease.released.set()
+
     def _check(self, request: RunRequest) -> None:
         errors = []
         if request.vendor not in self._readers:
             errors.append(FieldError("vendor", f"{request.vendor.value} is not configured on this hub"))
-        field = "year" if request.scope.year is not None else "from"
+        named = "year" if request.scope.year is not None else "from"
         for year in request.scope.years:
             try:
                 self._ledger.rules_for(year)
             except NoRulesForYear:
-                errors.append(FieldError(field, f"the training year {year} has no rules"))
+                errors.append(FieldError(named, f"the training year {year} has no rules"))
         if errors:
             raise InvalidReconciliationRequest(errors)
 
@@ -213,6 +230,7 @@ class Reconciliations:
             kinds = await self._store.open_counts(run.id)
             counts = Counts.of(tally.compared, tally.unreadable, kinds)
             finished = await self._store.finish_run(run.id, status, counts, failure, self._clock())
+            self._leases[run.vendor].ended = True
         except ReconciliationUnavailable:
             # The run stays "running" until the next run of its vendor marks it abandoned.
             log.warning("reconciliation_end_not_recorded", run_id=run.id, vendor=run.vendor.value)

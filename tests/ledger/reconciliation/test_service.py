@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -388,3 +389,35 @@ async def test_a_record_the_vendor_lists_unreadable_keeps_its_open_discrepancy(
 def _revision(entry: Entry) -> int:
     """1 for a record's first credit and reversals of it; 2 for a credit that replaces another."""
     return 2 if entry.kind is EntryKind.CREDIT and entry.reverses_seq is not None else 1
+
+
+async def test_the_next_run_waits_for_a_run_that_has_recorded_its_end_to_let_go_of_the_vendor(
+    engine: AsyncEngine, ledger: Ledger, vendor: FakeVendor
+) -> None:
+    await seed_every_kind(ledger, vendor)
+    store = SqlReconciliationStore(engine)
+    ended, letting_go, lease = asyncio.Event(), asyncio.Event(), store.vendor_lease
+
+    @asynccontextmanager
+    async def slow_lease(source: Source) -> AsyncIterator[None]:
+        async with lease(source):
+            yield
+            ended.set()  # the run has recorded its end
+            await letting_go.wait()  # giving the lease up takes until the test says
+
+    store.vendor_lease = slow_lease  # type: ignore[method-assign]
+    reconciliations = Reconciliations(store, ledger, {Source.ISCHINESE: vendor})
+    first = await reconciliations.start(YEAR_2021, "operator:1")
+    await ended.wait()
+
+    second = asyncio.create_task(reconciliations.start(YEAR_2021, "operator:1"))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    waited = not second.done()
+    letting_go.set()
+    started = await second
+    await reconciliations.close()
+
+    assert (await reconciliations.run_of(first.id)).status is RunStatus.SUCCEEDED
+    assert waited
+    assert (started.id, started.status) == (first.id + 1, RunStatus.RUNNING)
