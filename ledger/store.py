@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.dml import Insert
 
 from ledger.errors import LedgerUnavailable, WriteConflict
 from ledger.model import (
@@ -144,16 +145,22 @@ def _entry_from_json(document: dict[str, Any]) -> Entry:
     return _entry(document)
 
 
+def _pending(values: Mapping[Any, Any]) -> PendingReversal:
+    """A ``PendingReversal`` from the columns of ``ledger_pending_reversal``, its time a ``datetime``."""
+    return PendingReversal(
+        source=Source(values["source"]),
+        record_id=values["record_id"],
+        reason=values["reason"],
+        actor=values["actor"],
+        payload_hash=values["payload_hash"],
+        received_at=values["received_at"],
+    )
+
+
 def _pending_from_json(document: dict[str, Any]) -> PendingReversal:
     """A ``PendingReversal`` from PostgreSQL's JSON of a ``ledger_pending_reversal`` row."""
-    return PendingReversal(
-        source=Source(document["source"]),
-        record_id=document["record_id"],
-        reason=document["reason"],
-        actor=document["actor"],
-        payload_hash=document["payload_hash"],
-        received_at=datetime.fromisoformat(document["received_at"]),
-    )
+    document["received_at"] = datetime.fromisoformat(document["received_at"])
+    return _pending(document)
 
 
 def _entry_values(entry: Entry) -> dict[str, object]:
@@ -302,6 +309,22 @@ def _recordset_insert(table: Table) -> str:
     )
 
 
+def _sqlite_append() -> dict[Table, Insert]:
+    """``POSTGRESQL_APPEND``'s parts on SQLite, one statement a table, each run with its rows."""
+    balance_upsert, due_upsert = sqlite.insert(BALANCE), sqlite.insert(DUE)
+    return {
+        ENTRY: insert(ENTRY),
+        BALANCE: balance_upsert.on_conflict_do_update(
+            index_elements=[BALANCE.c.person_id, BALANCE.c.year, BALANCE.c.subject],
+            set_={"hours": BALANCE.c.hours + balance_upsert.excluded.hours},
+        ),
+        DUE: due_upsert.on_conflict_do_update(
+            index_elements=[DUE.c.person_id, DUE.c.year], set_={"seq": due_upsert.excluded.seq}
+        ),
+        RECEIPT: insert(RECEIPT),
+    }
+
+
 def _postgresql_append() -> str:
     """A batch's entries, its balance changes, the years it makes due and its deliveries' receipts, in
     one statement and one round trip; a part without rows (an empty array) inserts nothing. A year due
@@ -320,18 +343,17 @@ def _postgresql_append() -> str:
 # Built once: constructing a statement per write costs more than running it.
 # Every read in a write is a lookup by key, so the planner may not scan: without column statistics (a
 # young or fast-growing table) it guesses that ``record_id = ANY(500 ids)`` matches everything.
-POSTGRESQL_CHAIN_LOCK = select(
-    func.pg_advisory_xact_lock(CHAIN_LOCK_KEY),
-    func.set_config("enable_seqscan", "off", True),  # for this transaction only
+CHAIN_LOCK_SQL = (  # enable_seqscan off for this transaction only
+    f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}), set_config('enable_seqscan', 'off', true)"
 )
-# The same, with the transaction's start, in one round trip on the driver's connection (the group
+POSTGRESQL_CHAIN_LOCK = text(CHAIN_LOCK_SQL)
+# The same with the transaction's start, in one round trip on the driver's connection (the group
 # committer's writes: ``holding_connection``).
-POSTGRESQL_BEGIN_AND_CHAIN_LOCK = (
-    f"BEGIN; SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}); SELECT set_config('enable_seqscan', 'off', true)"
-)
+POSTGRESQL_BEGIN_AND_CHAIN_LOCK = f"BEGIN; {CHAIN_LOCK_SQL}"
 # Run on the driver's connection (asyncpg), inside the transaction SQLAlchemy began: a write's hot
 # statements pay no statement compiling, no result set-up and no greenlet switch.
 POSTGRESQL_APPEND = _postgresql_append()
+SQLITE_APPEND = _sqlite_append()
 # What a write decides against, in one round trip: the head as [seq, hash], then the entries and the
 # waiting reversals of the records (``$1`` their sources, ``$2`` their ids), each part one JSON array.
 POSTGRESQL_STATE = """
@@ -422,15 +444,8 @@ class SqlLedgerWriter:
         found: dict[RecordKey, PendingReversal] = {}
         for query in self._record_queries(PENDING, records):
             for row in await self.connection.execute(query):
-                source = Source(row.source)
-                found[(source, row.record_id)] = PendingReversal(
-                    source=source,
-                    record_id=row.record_id,
-                    reason=row.reason,
-                    actor=row.actor,
-                    payload_hash=row.payload_hash,
-                    received_at=row.received_at,
-                )
+                pending = _pending(row._mapping)
+                found[(pending.source, pending.record_id)] = pending
         return found
 
     async def append(
@@ -453,21 +468,9 @@ class SqlLedgerWriter:
             if any(rows.values()):
                 await (await _driver_connection(self.connection)).execute(POSTGRESQL_APPEND, *_recordsets(rows))
             return
-        balance_upsert, due_upsert = sqlite.insert(BALANCE), sqlite.insert(DUE)
-        statements = {
-            ENTRY: insert(ENTRY),
-            BALANCE: balance_upsert.on_conflict_do_update(
-                index_elements=[BALANCE.c.person_id, BALANCE.c.year, BALANCE.c.subject],
-                set_={"hours": BALANCE.c.hours + balance_upsert.excluded.hours},
-            ),
-            DUE: due_upsert.on_conflict_do_update(
-                index_elements=[DUE.c.person_id, DUE.c.year], set_={"seq": due_upsert.excluded.seq}
-            ),
-            RECEIPT: insert(RECEIPT),
-        }
         for table, table_rows in rows.items():
             if table_rows:
-                await self.connection.execute(statements[table], table_rows)
+                await self.connection.execute(SQLITE_APPEND[table], table_rows)
 
     async def keep_pending(self, pending: list[PendingReversal]) -> None:
         if pending:

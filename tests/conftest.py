@@ -8,6 +8,7 @@ PostgreSQL cannot be reached its tests are skipped, except under ``CI=true``, wh
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import uuid
@@ -50,11 +51,21 @@ hours_per_day = "7.5"
 """
 
 
-async def _admin(statement: str) -> None:
-    url = make_url(POSTGRESQL_ADMIN_URL)
-    connection = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, database=url.database, timeout=5
+async def _connect(url: str) -> asyncpg.Connection:
+    """A plain asyncpg connection to the database of an SQLAlchemy URL."""
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+        timeout=5,
     )
+
+
+async def _admin(statement: str) -> None:
+    connection = await _connect(POSTGRESQL_ADMIN_URL)
     try:
         await connection.execute(statement)
     finally:
@@ -86,6 +97,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@functools.cache
 def _written_tables_query() -> str:
     """The tables that hold rows or whose identity sequence has moved since it was last reset."""
     holding_rows = " UNION ALL ".join(
@@ -105,10 +117,7 @@ def _written_tables_query() -> str:
 async def _empty_postgresql(url: str) -> None:
     """Empty what earlier tests wrote. Only those tables are truncated: truncating all of them took
     ~0.3 s a test, most of it PostgreSQL making every table's and index's files anew."""
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port, user=parsed.username, password=parsed.password, database=parsed.database
-    )
+    connection = await _connect(url)
     try:
         written = [record[0] for record in await connection.fetch(_written_tables_query())]
         if written:
