@@ -95,6 +95,7 @@ REVIEW_LOCK_SPACE = 0x52455657  # "REVW": with a person's year, the lock that se
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})  # serialisation failure, deadlock, lock not available
 INTEGRITY_SQLSTATE_CLASS = "23"  # a constraint refused the write: another writer got there first
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")  # connection, insufficient resources, operator intervention
+DRIVER_CONNECTION_ERRORS = (asyncpg.InterfaceError, asyncpg.InternalClientError)
 RECORDS_PER_QUERY_MAX = 500
 _Item = TypeVar("_Item")
 
@@ -267,7 +268,9 @@ def _translate_driver_error(exc: Exception) -> WriteConflict | LedgerUnavailable
     sqlstate = getattr(exc, "sqlstate", None) or ""
     if sqlstate in RETRYABLE_SQLSTATES or sqlstate.startswith(INTEGRITY_SQLSTATE_CLASS):
         return WriteConflict("a concurrent write got in the way")
-    if isinstance(exc, asyncpg.InterfaceError) or sqlstate.startswith(UNAVAILABLE_SQLSTATE_CLASSES):
+    # A connection the server closed under us fails the next statement with an InterfaceError, or,
+    # when the server's farewell arrived first, with an InternalClientError: either way it is gone.
+    if isinstance(exc, DRIVER_CONNECTION_ERRORS) or sqlstate.startswith(UNAVAILABLE_SQLSTATE_CLASSES):
         return LedgerUnavailable("the database cannot be reached")
     return None
 
@@ -281,7 +284,7 @@ async def translated_errors() -> AsyncIterator[None]:
         if translated is None:
             raise
         raise translated from exc
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (asyncpg.PostgresError, *DRIVER_CONNECTION_ERRORS) as exc:
         driver_translated = _translate_driver_error(exc)
         if driver_translated is None:
             raise

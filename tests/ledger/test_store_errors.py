@@ -16,6 +16,7 @@ from ledger.store import translated_errors
         (asyncpg.DeadlockDetectedError("deadlock detected"), WriteConflict),
         (asyncpg.SerializationError("could not serialize access"), WriteConflict),
         (asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"), LedgerUnavailable),
+        (asyncpg.InternalClientError("cannot switch to state 15"), LedgerUnavailable),
         (asyncpg.AdminShutdownError("terminating connection due to administrator command"), LedgerUnavailable),
         (asyncpg.CannotConnectNowError("the database system is starting up"), LedgerUnavailable),
         (ConnectionResetError("reset by peer"), LedgerUnavailable),
