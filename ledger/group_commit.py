@@ -56,15 +56,19 @@ class GroupCommitter:
         """Commit queued deliveries until cancelled, one batch after another on one connection."""
         async with self._ledger.holding_connection() as ledger:
             while True:
+                quiet = self._queue.empty()
                 batch = [await self._queue.get()]
-                await self._let_arrivals_queue()
+                if quiet:
+                    await self._let_arrivals_queue()
                 while len(batch) < self._batch_size_max and not self._queue.empty():
                     batch.append(self._queue.get_nowait())
                 await self._commit(ledger, batch)
 
     async def _let_arrivals_queue(self) -> None:
-        """Give requests already being handled a moment to join this batch: without it, the
-        batches alternate between one delivery and all the others."""
+        """After a quiet spell, give requests already being handled a moment to join the batch:
+        without it, the batches alternate between one delivery and all the others. Deliveries that
+        queued while a commit ran have waited a commit already, and their batch begins at once
+        (under load, lingering each time cost a tenth of the rate: ``bench.webhook_ingestion``)."""
         await asyncio.sleep(LINGER_SECONDS)
 
     async def _commit(self, ledger: Ledger, batch: list[_Waiting]) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from sqlalchemy import text
@@ -11,8 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.database import create_engine
 from ledger.errors import InvalidCommand, LedgerUnavailable
-from ledger.group_commit import running_group_commit
-from ledger.model import Balance, Delivery, EntryKind, Hold, HoldReason, OutcomeKind, Source, SourcePosition
+from ledger.group_commit import GroupCommitter, running_group_commit
+from ledger.model import (
+    Balance,
+    Command,
+    Delivery,
+    EntryKind,
+    Hold,
+    HoldReason,
+    Outcome,
+    OutcomeKind,
+    Source,
+    SourcePosition,
+)
 from ledger.service import Ledger
 from ledger.store import SqlLedgerStore
 
@@ -97,6 +111,62 @@ async def test_concurrent_submissions_share_commits_and_each_gets_its_outcome(
     report = await ledger.verify_chain()
     assert (report.intact, report.entries_checked) == (True, 40)
     assert await ledger.balance("person-1", 2021) == Balance(public=40 * 350)
+
+
+class _GatedLedger:
+    """A ledger for the committer alone: it notes each batch, and each commit lasts until the test
+    lets it finish."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.began = asyncio.Event()
+        self.finish = asyncio.Event()
+
+    def check(self, command: Command) -> None:
+        pass
+
+    @asynccontextmanager
+    async def holding_connection(self) -> AsyncIterator[_GatedLedger]:
+        yield self
+
+    async def receive(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        self.batches.append([delivery.delivery_id for delivery in deliveries])
+        self.began.set()
+        await self.finish.wait()
+        self.finish.clear()
+        return [Outcome(OutcomeKind.APPENDED) for _ in deliveries]
+
+
+async def test_deliveries_that_queued_during_a_commit_are_committed_without_lingering(
+    monkeypatch: pytest.MonkeyPatch, make_credit: MakeCredit
+) -> None:
+    ledger = _GatedLedger()
+    lingered_before_batch: list[int] = []
+
+    async def linger(committer: GroupCommitter) -> None:
+        lingered_before_batch.append(len(ledger.batches) + 1)
+
+    monkeypatch.setattr(GroupCommitter, "_let_arrivals_queue", linger)
+    async with running_group_commit(cast(Ledger, ledger)) as committer:
+
+        def submit(number: int) -> asyncio.Task[Outcome]:
+            return asyncio.create_task(
+                committer.submit(Delivery(make_credit(f"c-{number}"), f"msg-{number}", RECEIVED_AT))
+            )
+
+        submitted = [submit(1)]
+        await ledger.began.wait()
+        ledger.began.clear()
+        submitted += [submit(2), submit(3)]  # they queue while the first batch commits
+        await asyncio.sleep(0)
+        ledger.finish.set()
+        await ledger.began.wait()
+        ledger.finish.set()
+        outcomes = await asyncio.gather(*submitted)
+
+    assert ledger.batches == [["msg-1"], ["msg-2", "msg-3"]]
+    assert lingered_before_batch == [1]  # the first, after a quiet spell; the second began at once
+    assert [outcome.kind for outcome in outcomes] == [OutcomeKind.APPENDED] * 3
 
 
 async def test_a_bad_delivery_is_refused_alone(ledger: Ledger, make_credit: MakeCredit) -> None:
