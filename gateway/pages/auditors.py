@@ -26,7 +26,7 @@ from gateway.pages.console import signed_in_auditor
 from gateway.pages.forms import read_form
 from gateway.pages.paging import page_number, paged
 from gateway.pages.rendering import Audience, PageRefused, render_page
-from gateway.routes.exports import EXPORT_ID, note_export, parse_export_request, stream_export
+from gateway.routes.exports import note_export, parse_export_request, read_manifest, stream_export
 from ledger.errors import ExportNotFound
 from ledger.exports.model import ExportFormat
 from ledger.model import BEIJING, format_hours
@@ -122,22 +122,10 @@ async def _manifest(request: web.Request) -> tuple[str, dict[str, object]]:
     """The export the path names and its signed manifest, read as the API reads it (audited); the not-found
     page for an export that never finished or never was."""
     caller = await signed_in_auditor(request)
-    export_id = request.match_info["export_id"]
-    target = Target(TargetKind.EXPORT, export_id[:32])
     try:
-        async with audited(request, caller, AuditAction.EXPORT_MANIFEST_READ, target):
-            manifest = await _finished_manifest(request, export_id)
+        return await read_manifest(request, caller)
     except ExportNotFound:
         raise PageRefused(404, "找不到该清单", "没有这个已完成的导出；未完成或中断的导出没有清单。") from None
-    return export_id, manifest
-
-
-async def _finished_manifest(request: web.Request, export_id: str) -> dict[str, object]:
-    """The signed manifest of a finished export. Raises ``ExportNotFound`` for any other id."""
-    manifest = None if not EXPORT_ID.fullmatch(export_id) else await request.app[HUB].exports.manifest(export_id)
-    if manifest is None:
-        raise ExportNotFound(f"no finished export has the id {export_id[:32]!r}")
-    return manifest
 
 
 # ---------------------------------------------------------------- the chain

@@ -101,15 +101,26 @@ async def parse_export_request(request: web.Request, query: Mapping[str, str], c
 
 @routes.get("/api/v1/exports/{export_id}/manifest")
 async def export_manifest(request: web.Request) -> web.Response:
-    export_id = request.match_info["export_id"]
     caller = await authenticate_caller(request)
-    target = Target(TargetKind.EXPORT, export_id[:32])
-    async with audited(request, caller, AuditAction.EXPORT_MANIFEST_READ, target):
-        caller.require(Role.AUDITOR)
-        manifest = None if not EXPORT_ID.fullmatch(export_id) else await request.app[HUB].exports.manifest(export_id)
-        if manifest is None:
-            raise ExportNotFound(f"no finished export has the id {export_id[:32]!r}")
+    _, manifest = await read_manifest(request, caller)
     return web.json_response(manifest, headers=NO_STORE)
+
+
+async def read_manifest(request: web.Request, caller: Caller) -> tuple[str, dict[str, object]]:
+    """The export the path's ``export_id`` names and its signed manifest, audited; for an auditor alone.
+    Raises ``ExportNotFound`` for an export that never finished, never was, or an id of no export's shape
+    (which never becomes the audit entry's target: the path is the caller's text)."""
+    export_id = request.match_info["export_id"]
+    async with audited(request, caller, AuditAction.EXPORT_MANIFEST_READ) as note:
+        caller.require(Role.AUDITOR)
+        if EXPORT_ID.fullmatch(export_id) is None:
+            note.details["reason"] = "malformed_export_id"
+            raise ExportNotFound("no export has an id of that shape: 32 lowercase hexadecimal digits")
+        note.target = Target(TargetKind.EXPORT, export_id)
+        manifest = await request.app[HUB].exports.manifest(export_id)
+        if manifest is None:
+            raise ExportNotFound(f"no finished export has the id {export_id}")
+    return export_id, manifest
 
 
 @routes.get("/api/v1/ledger/verify")

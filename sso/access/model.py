@@ -96,9 +96,10 @@ _PERSONAL_DATA: Final = (
     re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"),
 )
 _CURSOR: Final = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
-_PERSON_ID: Final = re.compile(r"[0-9a-f]{32}", re.ASCII)
-"""The shape of the person ids the hub makes (a UUID's hex): an identifier, never personal data,
-whatever run of digits it happens to hold (about one in a hundred holds one that looks like a phone)."""
+_HUB_ID: Final = re.compile(r"[0-9a-f]{32}", re.ASCII)
+"""The shape of the ids the hub makes (a person's, an export's: 16 random bytes in hex): an identifier,
+never personal data, whatever run of digits it happens to hold (about one in a hundred holds one that
+looks like a mobile number)."""
 
 
 class Role(StrEnum):
@@ -359,8 +360,7 @@ class Target:
     id: str
 
     def __post_init__(self) -> None:
-        if not (self.kind is TargetKind.PERSON and _PERSON_ID.fullmatch(self.id)):
-            _ensure_not_personal(self.id, "the target id")
+        _ensure_not_personal(self.id, "the target id")
         if len(self.id) > AUDIT_TARGET_CHARACTERS_MAX:
             raise ValueError(f"a target id has at most {AUDIT_TARGET_CHARACTERS_MAX} characters")
 
@@ -410,7 +410,7 @@ class AuditEntry:
 
 def _ensure_not_personal(text: str, where: str) -> None:
     # Raised as a bug: the message names the place, never the value.
-    if any(pattern.search(text) for pattern in _PERSONAL_DATA):
+    if _HUB_ID.fullmatch(text) is None and any(pattern.search(text) for pattern in _PERSONAL_DATA):
         raise ValueError(f"{where} looks like personal data, which the audit log never holds")
 
 

@@ -20,7 +20,7 @@ from ledger.errors import LedgerCorrupted
 from ledger.exports.model import ExportFormat, check_export
 from ledger.exports.service import ExportRequest
 from ledger.model import BEIJING, canonical_json, new_credit
-from sso.access.model import AuditAction, AuditOutcome, Role
+from sso.access.model import AuditAction, AuditOutcome, Role, Target, TargetKind
 from sso.handoff.tokens import verify_document
 from sso.id_numbers import mask_id_number, normalise_id_number
 
@@ -176,6 +176,8 @@ async def test_exports_are_for_auditors_alone_and_refuse_bad_queries_naming_each
     other_role = await client.get("/api/v1/exports/ledger?year=2021&format=csv", headers=operator)
     bad = await client.get("/api/v1/exports/ledger?year=21&format=xlsx&unit=nowhere", headers=auditor)
     no_manifest = await client.get(f"/api/v1/exports/{'0' * 32}/manifest", headers=auditor)
+    # A path of no export's shape is the caller's text: refused as not found, never the audit's target.
+    phone_like = await client.get("/api/v1/exports/13812345678/manifest", headers=auditor)
 
     assert nobody.status == 401
     assert "Bearer" in nobody.headers["WWW-Authenticate"]
@@ -184,7 +186,17 @@ async def test_exports_are_for_auditors_alone_and_refuse_bad_queries_naming_each
     assert bad.content_type == "application/problem+json"
     assert [error["field"] for error in (await bad.json())["errors"]] == ["year", "format", "unit"]
     assert no_manifest.status == 404
-    outcomes = [(entry.action, entry.outcome) for entry in await audit_entries(client)]
+    assert phone_like.status == 404
+    assert phone_like.content_type == "application/problem+json"
+    assert "13812345678" not in await phone_like.text()
+    entries = await audit_entries(client)
+    manifest_reads = [entry for entry in entries if entry.action is AuditAction.EXPORT_MANIFEST_READ]
+    assert [(entry.outcome, entry.target) for entry in manifest_reads] == [
+        (AuditOutcome.REFUSED, Target(TargetKind.EXPORT, "0" * 32)),
+        (AuditOutcome.REFUSED, None),
+    ]
+    assert manifest_reads[1].details["reason"] == "malformed_export_id"
+    outcomes = [(entry.action, entry.outcome) for entry in entries]
     assert (AuditAction.LEDGER_EXPORTED, AuditOutcome.DENIED) in outcomes
     assert (AuditAction.LEDGER_EXPORTED, AuditOutcome.REFUSED) in outcomes
 

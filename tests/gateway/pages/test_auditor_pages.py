@@ -122,6 +122,7 @@ async def test_an_export_form_with_faults_shows_each_beside_its_field_and_export
     assert await browser.hub.exports.recent(10) == []
     assert (await browser.get(f"/console/exports/{'0' * 32}/manifest")).status == 404
     assert (await browser.get("/console/exports/nothing/manifest.json")).status == 404
+    assert (await browser.get("/console/exports/13812345678/manifest")).status == 404
 
 
 async def test_verification_shows_the_head_and_a_tampered_row_as_a_broken_chain(

@@ -166,12 +166,19 @@ def test_an_audit_entry_refuses_details_that_look_like_personal_data() -> None:
         Target(TargetKind.PERSON, id_number)
 
 
-def test_a_person_id_is_a_target_whatever_digits_it_holds() -> None:
-    # UUID hex can hold runs of digits that look like a phone number or an ID number.
-    for person_id in ("a13912345678b" + "0" * 19, "1101051949123100" + "2a" * 8, "0" * 32):
-        assert Target.person(person_id).id == person_id
-    with pytest.raises(ValueError, match="personal data"):
-        Target(TargetKind.PERSON, "13912345678")
+def test_an_id_the_hub_made_is_a_target_and_a_detail_whatever_digits_it_holds() -> None:
+    # 16 random bytes in hex (a person id, an export id) can hold runs of digits that look like a
+    # mobile number or an ID number: about one in a hundred does.
+    for hub_id in ("a13912345678b" + "0" * 19, "1101051949123100" + "2a" * 8, "0" * 32):
+        assert Target.person(hub_id).id == hub_id
+        assert Target(TargetKind.EXPORT, hub_id).id == hub_id
+        entry = NewAuditEntry(
+            COMMAND_LINE, AuditAction.LEDGER_EXPORTED, AuditOutcome.SUCCEEDED, details={"export_id": hub_id}
+        )
+        assert entry.details["export_id"] == hub_id
+    for not_an_id in ("13912345678", "a13912345678b" + "0" * 18, "A13912345678B" + "0" * 19):
+        with pytest.raises(ValueError, match="personal data"):
+            Target(TargetKind.PERSON, not_an_id)
 
 
 def test_an_audit_entry_takes_plain_details_and_freezes_them() -> None:
