@@ -123,9 +123,10 @@ async def _manifest(request: web.Request) -> tuple[str, dict[str, object]]:
     page for an export that never finished or never was."""
     caller = await signed_in_auditor(request)
     try:
-        return await read_manifest(request, caller)
+        manifest = await read_manifest(request, caller)
     except ExportNotFound:
         raise PageRefused(404, "找不到该清单", "没有这个已完成的导出；未完成或中断的导出没有清单。") from None
+    return request.match_info["export_id"], manifest
 
 
 # ---------------------------------------------------------------- the chain

@@ -102,12 +102,11 @@ async def parse_export_request(request: web.Request, query: Mapping[str, str], c
 @routes.get("/api/v1/exports/{export_id}/manifest")
 async def export_manifest(request: web.Request) -> web.Response:
     caller = await authenticate_caller(request)
-    _, manifest = await read_manifest(request, caller)
-    return web.json_response(manifest, headers=NO_STORE)
+    return web.json_response(await read_manifest(request, caller), headers=NO_STORE)
 
 
-async def read_manifest(request: web.Request, caller: Caller) -> tuple[str, dict[str, object]]:
-    """The export the path's ``export_id`` names and its signed manifest, audited; for an auditor alone.
+async def read_manifest(request: web.Request, caller: Caller) -> dict[str, object]:
+    """The signed manifest of the export the path's ``export_id`` names, audited; for an auditor alone.
     Raises ``ExportNotFound`` for an export that never finished, never was, or an id of no export's shape
     (which never becomes the audit entry's target: the path is the caller's text)."""
     export_id = request.match_info["export_id"]
@@ -120,7 +119,7 @@ async def read_manifest(request: web.Request, caller: Caller) -> tuple[str, dict
         manifest = await request.app[HUB].exports.manifest(export_id)
         if manifest is None:
             raise ExportNotFound(f"no finished export has the id {export_id}")
-    return export_id, manifest
+    return manifest
 
 
 @routes.get("/api/v1/ledger/verify")
